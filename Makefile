@@ -1,0 +1,52 @@
+# Dailybot command runtime: the two commands that matter are `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+ARGS ?=
+
+# A fake AWS environment: nothing may probe an address off this machine.
+export AWS_DEFAULT_REGION ?= us-east-1
+export AWS_ACCESS_KEY_ID ?= testing
+export AWS_SECRET_ACCESS_KEY ?= testing
+export AWS_SESSION_TOKEN ?= testing
+export AWS_EC2_METADATA_DISABLED := true
+export POWERTOOLS_TRACE_DISABLED ?= true
+export POWERTOOLS_DEV ?= false
+
+.PHONY: setup run test lint typecheck pytest bench package sync clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+run: $(STAMP)
+	$(PY) -m devstack $(ARGS)
+
+lint: $(STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check chalicelib emulator app.py
+
+typecheck: $(STAMP)
+	$(PY) -m mypy --strict chalicelib emulator app.py
+
+pytest: $(STAMP)
+	$(PY) -m pytest --cov --cov-report=term --cov-fail-under=90 $(ARGS)
+
+package: $(STAMP)
+	$(PY) -m infra.package $(ARGS)
+
+test: lint typecheck package pytest
+
+bench: $(STAMP)
+	$(PY) -m benchmarks $(ARGS)
+
+sync: $(STAMP)
+	$(PY) -m chalicelib.runtime.sync $(ARGS)
+
+clean:
+	rm -rf $(VENV) build .local .mypy_cache .ruff_cache .pytest_cache .coverage

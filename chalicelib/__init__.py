@@ -1,0 +1,1 @@
+"""Everything deployed with the Chalice app: settings, observability, platform client, runtime."""

@@ -1,0 +1,98 @@
+"""Typed values the Dailybot Commands Platform API takes and answers."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, TypeAlias
+
+from chalicelib.redaction import Secret
+
+JSONValue: TypeAlias = Any
+"""Any value that round-trips through JSON (mypy cannot express the recursive type well)."""
+
+TimezoneType: TypeAlias = Literal["organization_timezone", "user_timezone"]
+
+
+@dataclass(frozen=True)
+class ScheduleSpec:
+    """What `POST /v1/platform/scheduling/` creates. `None` fields are left to the platform."""
+
+    name: str
+    cron: str | None = None
+    execution_frequency: int | None = None
+    repeats: int | None = None
+    payload: Mapping[str, JSONValue] = field(default_factory=dict)
+    timezone_type: str | None = None
+    is_owned_by_user: bool | None = None
+    callback_url: str | None = None
+
+
+@dataclass(frozen=True)
+class ScheduledExecution:
+    """A scheduled execution as `GET /v1/platform/scheduling/{uuid}/` answers it."""
+
+    uuid: str
+    name: str
+    timezone_type: str | None
+    is_active: bool
+    cron: str | None
+    execution_frequency: int
+    repeats: int
+    payload: Mapping[str, JSONValue]
+    callback_url: str | None
+
+
+@dataclass(frozen=True)
+class ActivityEntry:
+    """What `POST /v1/platform/activity/` records."""
+
+    category: str
+    action: str
+    label: str | None = None
+    metadata: Mapping[str, JSONValue] = field(default_factory=dict)
+    user_uuid: str | None = None
+
+
+@dataclass(frozen=True)
+class ActivityRecord:
+    """One record of the command's activity log."""
+
+    command: str | None
+    organization: str | None
+    user: str | None
+    category: str
+    action: str
+    label: str | None
+    metadata: Mapping[str, JSONValue]
+    created_at: str
+
+
+@dataclass(frozen=True)
+class MessageButton:
+    """A button of a chat message (as in the send-message API)."""
+
+    label: str
+    value: str
+    label_after_click: str | None = None
+    button_type: str = "Command"
+
+
+@dataclass(frozen=True)
+class OutgoingMessage:
+    """A follow-up message sent through `POST /v1/send-message/`."""
+
+    message: str
+    target_users: tuple[str, ...] = ()
+    target_channels: tuple[str, ...] = ()
+    target_teams: tuple[str, ...] = ()
+    buttons: tuple[MessageButton, ...] = ()
+    image_url: str | None = None
+
+
+@dataclass(frozen=True)
+class ExchangeTokenGrant:
+    """The answer of the fetch-exchange-token endpoint. `token` is kept out of reprs."""
+
+    token: Secret
+    user_context: Mapping[str, JSONValue] | None = None

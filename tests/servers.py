@@ -1,0 +1,83 @@
+"""Starting and stopping the real servers tests talk to: each bound to 127.0.0.1, stopped by PID."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 nobody listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class ServerProcess:
+    """A server started as a child process; `stop()` ends it by its own PID."""
+
+    name: str
+    process: subprocess.Popen[bytes]
+    base_url: str
+    log_path: Path
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+def start_server(
+    name: str,
+    args: Sequence[str],
+    *,
+    port: int,
+    ready_path: str,
+    log_dir: Path,
+    env: Mapping[str, str] | None = None,
+    cwd: Path = ROOT,
+    timeout: float = 30.0,
+) -> ServerProcess:
+    """Start `python args...` and wait until `GET ready_path` answers below 500."""
+    log_path = log_dir / f"{name}-{port}.log"
+    full_env = {**os.environ, **(env or {})}
+    with log_path.open("wb") as log_file:
+        process = subprocess.Popen(
+            [sys.executable, *args],
+            cwd=cwd,
+            env=full_env,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
+    server = ServerProcess(name, process, f"http://127.0.0.1:{port}", log_path)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{name} exited with {process.returncode}:\n{server.log()}")
+        try:
+            if httpx.get(server.base_url + ready_path, timeout=1.0).status_code < 500:
+                return server
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    server.stop()
+    raise RuntimeError(f"{name} did not become ready in {timeout} s:\n{server.log()}")
