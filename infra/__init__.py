@@ -1,0 +1,1 @@
+"""Deployment to AWS: the merge template, the packaging step and its checks (never deployed)."""

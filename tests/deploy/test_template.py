@@ -1,0 +1,284 @@
+"""The packaged SAM template, its CloudFormation translation and the IAM policies it grants."""
+
+from __future__ import annotations
+
+import inspect
+import json
+import re
+import zipfile
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+from cfnlint.api import ManualArgs, lint
+from samtranslator.translator.transform import transform
+
+from tests.deploy.conftest import STAGE, Packaged
+from tests.servers import ROOT
+
+REPLY_BUDGET_SECONDS = 10
+ZIP_BUDGET_BYTES = 5 * 1024 * 1024
+TABLE_ACTIONS = {
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+}
+# The only actions IAM offers no resource-level scoping for.
+RESOURCE_WILDCARD_ACTIONS = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+ACTION = re.compile(r"^[a-z0-9-]+:[A-Za-z0-9]+$")
+LINT_CONFIG = ManualArgs(include_checks=["I"], regions=["us-east-1", "eu-west-1"])
+
+
+class _NoManagedPolicies:
+    """SAM's managed-policy loader, which would call IAM; this template names no managed policy."""
+
+    def load(self) -> dict[str, str]:
+        raise AssertionError("the template must not ask SAM for managed policies")
+
+
+def _lint(document: dict[str, Any]) -> list[str]:
+    return [
+        f"{match.rule.id} {match.message} (line {match.linenumber})"
+        for match in lint(json.dumps(document, indent=1), config=LINT_CONFIG)
+    ]
+
+
+def _statements(document: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    statements = document["Statement"]
+    yield from [statements] if isinstance(statements, dict) else statements
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _policy_documents(packaged: Packaged) -> Iterator[tuple[str, dict[str, Any]]]:
+    for name, role in packaged.of_type("AWS::IAM::Role").items():
+        for inline in role["Properties"].get("Policies", []):
+            yield f"{name}/{inline['PolicyName']}", inline["PolicyDocument"]
+    for name, policy in packaged.of_type("AWS::IAM::Policy").items():
+        yield name, policy["Properties"]["PolicyDocument"]
+    for path in sorted((ROOT / ".chalice").glob("policy-*.json")):
+        yield path.name, json.loads(path.read_text())
+
+
+@pytest.fixture(scope="module")
+def translated(packaged: Packaged) -> dict[str, Any]:
+    sam = json.loads(json.dumps(packaged.template))
+    # `aws cloudformation package` uploads the zip and rewrites CodeUri to its S3 location.
+    sam["Resources"]["APIHandler"]["Properties"]["CodeUri"] = "s3://artifacts/deployment.zip"
+    cloudformation: dict[str, Any] = transform(sam, {}, _NoManagedPolicies())
+    return cloudformation
+
+
+@pytest.fixture(scope="module")
+def function(packaged: Packaged) -> dict[str, Any]:
+    handler: dict[str, Any] = packaged.resources["APIHandler"]
+    assert handler["Type"] == "AWS::Serverless::Function"
+    return handler
+
+
+@pytest.fixture(scope="module")
+def env(function: dict[str, Any]) -> dict[str, Any]:
+    variables: dict[str, Any] = function["Properties"]["Environment"]["Variables"]
+    return variables
+
+
+def test_sam_template_is_cfn_lint_clean(packaged: Packaged) -> None:
+    assert _lint(packaged.template) == []
+
+
+def test_translated_cloudformation_is_cfn_lint_clean(translated: dict[str, Any]) -> None:
+    assert "Transform" not in translated
+    assert translated["Resources"]["APIHandler"]["Type"] == "AWS::Lambda::Function"
+    assert _lint(translated) == []
+
+
+def test_idempotency_table_is_on_demand_with_ttl_and_pitr(packaged: Packaged) -> None:
+    (table,) = packaged.of_type("AWS::DynamoDB::Table").values()
+    properties = table["Properties"]
+    defaults = inspect.signature(DynamoDBPersistenceLayer.__init__).parameters
+
+    assert properties["BillingMode"] == "PAY_PER_REQUEST"
+    assert properties["KeySchema"] == [
+        {"AttributeName": defaults["key_attr"].default, "KeyType": "HASH"}
+    ]
+    assert properties["TimeToLiveSpecification"] == {
+        "AttributeName": defaults["expiry_attr"].default,
+        "Enabled": True,
+    }
+    assert properties["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+
+
+def test_function_env_points_the_idempotency_store_at_the_table(env: dict[str, Any]) -> None:
+    assert env["IDEMPOTENCY_STORE"] == {"Fn::Sub": "dynamodb://${IdempotencyTable}"}
+
+
+def test_function_outlives_the_reply_budget_and_traces(
+    packaged: Packaged, function: dict[str, Any]
+) -> None:
+    properties = function["Properties"]
+    stage = packaged.stage_config()
+    assert properties["Timeout"] > REPLY_BUDGET_SECONDS
+    assert properties["Timeout"] == stage["lambda_timeout"]
+    assert properties["MemorySize"] == stage["lambda_memory_size"] == 1024
+    assert properties["Tracing"] == "Active"
+    assert properties["Runtime"] == "python3.11"
+    assert properties["Tags"]["stage"] == STAGE
+
+
+def test_handler_errors_alarm_watches_what_the_runtime_emits(
+    packaged: Packaged, env: dict[str, Any]
+) -> None:
+    alarms = packaged.of_type("AWS::CloudWatch::Alarm").values()
+    (alarm,) = [a["Properties"] for a in alarms if a["Properties"].get("Metrics")]
+    stage = packaged.template["Parameters"]["Stage"]["Default"]
+    assert stage == STAGE
+    (query,) = alarm["Metrics"]
+    expression = query["Expression"]["Fn::Sub"].replace("${Stage}", stage)
+    # The runtime adds kind and outcome dimensions next to service; a Metrics Insights
+    # query over the namespace sums HandlerErrors whatever the dimension set.
+    assert expression == (
+        f'SELECT SUM(HandlerErrors) FROM "{env["POWERTOOLS_METRICS_NAMESPACE"]}" '
+        f"WHERE service = '{env['POWERTOOLS_SERVICE_NAME']}'"
+    )
+    assert query["ReturnData"] is True
+    assert alarm["Threshold"] >= 1
+
+
+@pytest.mark.parametrize("metric", ["Errors", "Throttles"])
+def test_lambda_alarms_watch_the_function(packaged: Packaged, metric: str) -> None:
+    alarms = [a["Properties"] for a in packaged.of_type("AWS::CloudWatch::Alarm").values()]
+    (alarm,) = [
+        a for a in alarms if a.get("Namespace") == "AWS/Lambda" and a["MetricName"] == metric
+    ]
+    assert alarm["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": "APIHandler"}}]
+
+
+def test_output_is_the_public_dailybot_url(packaged: Packaged) -> None:
+    url = packaged.template["Outputs"]["DailybotCommandURL"]["Value"]["Fn::Sub"]
+    api_stage = packaged.stage_config()["api_gateway_stage"]
+    assert url == (
+        f"https://${{RestAPI}}.execute-api.${{AWS::Region}}.${{AWS::URLSuffix}}/{api_stage}/dailybot"
+    )
+    assert packaged.resources["RestAPI"]["Properties"]["StageName"] == api_stage
+    paths = packaged.resources["RestAPI"]["Properties"]["DefinitionBody"]["paths"]
+    assert "post" in paths["/dailybot"]
+
+
+def test_no_policy_grants_a_wildcard_action(packaged: Packaged) -> None:
+    documents = list(_policy_documents(packaged))
+    assert len(documents) >= 3
+    for name, document in documents:
+        for statement in _statements(document):
+            assert "NotAction" not in statement, name
+            assert "NotResource" not in statement, name
+            for action in _as_list(statement["Action"]):
+                assert ACTION.match(action), f"{name}: {action!r} is not one exact action"
+            if "*" in _as_list(statement["Resource"]):
+                assert set(_as_list(statement["Action"])) <= RESOURCE_WILDCARD_ACTIONS, name
+
+
+def test_runtime_policy_is_attached_to_the_functions_role(
+    packaged: Packaged, function: dict[str, Any]
+) -> None:
+    role_name = function["Properties"]["Role"]["Fn::GetAtt"][0]
+    assert packaged.resources[role_name]["Type"] == "AWS::IAM::Role"
+    assert "Policies" not in function["Properties"]
+    (policy,) = packaged.of_type("AWS::IAM::Policy").values()
+    assert policy["Properties"]["Roles"] == [{"Ref": role_name}]
+
+
+def _runtime_statements(packaged: Packaged) -> list[dict[str, Any]]:
+    (policy,) = packaged.of_type("AWS::IAM::Policy").values()
+    return list(_statements(policy["Properties"]["PolicyDocument"]))
+
+
+def test_dynamodb_is_granted_item_actions_on_the_table_only(packaged: Packaged) -> None:
+    table_statements = [
+        s
+        for _, document in _policy_documents(packaged)
+        for s in _statements(document)
+        if any(a.startswith("dynamodb:") for a in _as_list(s["Action"]))
+    ]
+    assert len(table_statements) == 1
+    (statement,) = table_statements
+    assert set(statement["Action"]) == TABLE_ACTIONS
+    assert statement["Resource"] == {"Fn::GetAtt": ["IdempotencyTable", "Arn"]}
+
+
+def test_parameters_are_readable_only_under_the_stage_path(packaged: Packaged) -> None:
+    prefix = "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter"
+    granted = [
+        s
+        for s in _runtime_statements(packaged)
+        if any(a.startswith("ssm:") for a in _as_list(s["Action"]))
+    ]
+    (statement,) = granted
+    assert set(statement["Action"]) == {"ssm:GetParameter", "ssm:GetParameters"}
+    path = statement["Resource"]["Fn::Sub"].removeprefix(prefix)
+    assert path == "/dailybot-runtime/${Stage}/*"
+    env = packaged.stage_config()["environment_variables"]
+    for variable in ("DAILYBOT_API_KEY_PARAMETER", "DAILYBOT_SIGNATURES_PARAMETER"):
+        assert env[variable].startswith(f"/dailybot-runtime/{STAGE}/")
+
+
+def test_kms_decrypt_only_through_ssm_for_the_stage_parameters(packaged: Packaged) -> None:
+    (statement,) = [s for s in _runtime_statements(packaged) if s["Action"] == ["kms:Decrypt"]]
+    conditions = statement["Condition"]
+    assert conditions["StringEquals"]["kms:ViaService"] == {
+        "Fn::Sub": "ssm.${AWS::Region}.amazonaws.com"
+    }
+    assert conditions["StringLike"]["kms:EncryptionContext:PARAMETER_ARN"]["Fn::Sub"].endswith(
+        ":parameter/dailybot-runtime/${Stage}/*"
+    )
+
+
+def test_logs_are_writable_only_to_the_functions_log_group(packaged: Packaged) -> None:
+    (statement,) = [s for s in _runtime_statements(packaged) if s["Action"][0].startswith("logs:")]
+    for resource in statement["Resource"]:
+        assert ":log-group:/aws/lambda/${APIHandler}" in resource["Fn::Sub"]
+    log_group = packaged.resources["APIHandlerLogGroup"]["Properties"]
+    assert log_group["LogGroupName"] == {"Fn::Sub": "/aws/lambda/${APIHandler}"}
+
+
+def test_every_stage_uses_its_own_policy_file_without_autogen(packaged: Packaged) -> None:
+    for name, stage in packaged.config["stages"].items():
+        assert stage["autogen_policy"] is False, name
+        assert (ROOT / ".chalice" / stage["iam_policy_file"]).is_file(), name
+        assert stage["lambda_timeout"] > REPLY_BUDGET_SECONDS, name
+
+
+def test_nothing_secret_in_the_prod_config_or_the_template(
+    packaged: Packaged, env: dict[str, Any]
+) -> None:
+    stage_env = packaged.stage_config()["environment_variables"]
+    for variable in ("DAILYBOT_API_KEY", "DAILYBOT_SIGNATURES"):
+        assert variable not in stage_env
+        assert variable not in env
+    assert stage_env["DAILYBOT_API_KEY_PARAMETER"]
+    assert stage_env["DAILYBOT_SIGNATURES_PARAMETER"]
+    # The local stage's stand-in values must not leak into what is deployed.
+    template_text = packaged.template_path.read_text()
+    local_env = packaged.stage_config("dev")["environment_variables"]
+    for variable in ("DAILYBOT_API_KEY", "DAILYBOT_SIGNATURES"):
+        for value in local_env[variable].split(","):
+            assert value not in template_text
+
+
+def test_local_stage_keeps_plain_fallbacks_for_chalice_local(packaged: Packaged) -> None:
+    local_env = packaged.stage_config("dev")["environment_variables"]
+    assert local_env["DAILYBOT_API_KEY"]
+    assert local_env["DAILYBOT_SIGNATURES"]
+    assert local_env["IDEMPOTENCY_STORE"].startswith("sqlite:///")
+    assert "DAILYBOT_API_KEY_PARAMETER" not in local_env
+
+
+def test_zip_is_lean_and_leaves_boto3_to_the_runtime(packaged: Packaged) -> None:
+    with zipfile.ZipFile(packaged.zip_path) as archive:
+        tops = {name.split("/", 1)[0] for name in archive.namelist()}
+    assert packaged.zip_path.stat().st_size < ZIP_BUDGET_BYTES
+    assert {"app.py", "chalicelib", "httpx", "aws_lambda_powertools", "aws_xray_sdk"} <= tops
+    assert not tops & {"boto3", "botocore", "s3transfer", "emulator", "tests", "infra"}
