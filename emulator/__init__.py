@@ -1,0 +1,5 @@
+"""Local emulator of the Dailybot Commands Platform (development and tests only, never deployed).
+
+It serves the platform API that commands call and plays Dailybot's side by calling commands:
+invocations, scheduled executions and event callbacks. See ``emulator/README.md``.
+"""

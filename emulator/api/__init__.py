@@ -1,0 +1,1 @@
+"""The platform API endpoints (``/v1/...``), one module per area of the seed."""

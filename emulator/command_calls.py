@@ -1,0 +1,105 @@
+"""Dailybot's side: calling commands as a user typing them, as an event, or as a schedule firing.
+
+Each call mints a fresh exchange token for the user it acts as and goes through the dispatcher,
+which redelivers the identical body on failure.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from emulator.api.event_subscription import matching_hooks
+from emulator.deliveries import DeliveryOutcome
+from emulator.errors import coded, invalid
+from emulator.outbound_bodies import event_body, invocation_body, scheduled_body
+from emulator.schedules import Schedule, owner_of
+from emulator.state import EmulatorState
+from emulator.tokens import TokenGrant
+from emulator.world import Command, User
+
+
+@dataclass(frozen=True)
+class Invocation:
+    intent: str
+    query: str
+    user_uuid: str | None = None
+    organization_uuid: str | None = None
+
+
+def find_command(state: EmulatorState, invocation: Invocation) -> Command:
+    commands = state.world.commands_for_intent(invocation.intent)
+    if invocation.organization_uuid is not None:
+        commands = [c for c in commands if c.organization_uuid == invocation.organization_uuid]
+    if not commands:
+        raise coded(404, f"No command answers the intent {invocation.intent!r}.", "unknown_intent")
+    if len(commands) > 1:
+        raise invalid("Several organizations have this intent: give 'organization_uuid'.")
+    return commands[0]
+
+
+def invoking_user(state: EmulatorState, command: Command, user_uuid: str | None) -> User:
+    if user_uuid is None:
+        members = state.world.users_of(command.organization_uuid)
+        if not members:
+            raise invalid("The command's organization has no users.")
+        return members[0]
+    user = state.world.users.get(user_uuid)
+    if user is None:
+        raise invalid("'user_uuid' is not a known user.")
+    if user.organization_uuid != command.organization_uuid and not command.is_public:
+        raise invalid("'user_uuid' belongs to another organization and the command is private.")
+    return user
+
+
+async def invoke(state: EmulatorState, invocation: Invocation) -> DeliveryOutcome:
+    command = find_command(state, invocation)
+    user = invoking_user(state, command, invocation.user_uuid)
+    token = state.tokens.issue(TokenGrant(user.organization_uuid, command.uuid, user.uuid))
+    instant = state.stamps.next(state.clock.now())
+    body = invocation_body(
+        command, invocation.intent, invocation.query, user, token=token, instant=instant
+    )
+    return await state.dispatcher.deliver("invocation", command.url, command.signature, body)
+
+
+async def publish_event(
+    state: EmulatorState,
+    organization_uuid: str,
+    event: str,
+    body: dict[str, Any],
+    subscribed_object: str | None,
+) -> int:
+    """Deliver ``event`` to every matching hook; answers how many hooks were called."""
+    delivered = 0
+    for hook in matching_hooks(state.database, organization_uuid, event, subscribed_object):
+        command = state.world.commands.get(hook["command_uuid"])
+        if command is None:
+            continue
+        token = state.tokens.issue(TokenGrant(organization_uuid, command.uuid, hook["user_uuid"]))
+        instant = state.stamps.next(state.clock.now())
+        envelope = event_body(
+            event,
+            organization_uuid,
+            command,
+            hook_uuid=int(hook["uuid"]),
+            token=token,
+            body=body,
+            instant=instant,
+        )
+        await state.dispatcher.deliver("event", command.url, command.signature, envelope)
+        delivered += 1
+    return delivered
+
+
+async def fire_schedule(state: EmulatorState, schedule: Schedule, fire_at: float) -> bool:
+    """Deliver one scheduled execution; ``False`` when it has no command or user to act as."""
+    command = state.world.commands.get(schedule.command_uuid)
+    user = owner_of(schedule, state.world)
+    if command is None or user is None:
+        return False
+    token = state.tokens.issue(TokenGrant(schedule.organization_uuid, command.uuid, user.uuid))
+    body = scheduled_body(command, user, token, fire_at, schedule.view(command.url))
+    url = schedule.callback_url or command.url
+    await state.dispatcher.deliver("scheduled_execution", url, command.signature, body)
+    return True
