@@ -32,6 +32,14 @@ class DeadlineExceeded(DailybotError):
     """The caller's deadline left no time to make (or retry) the request."""
 
 
+class InvalidResponse(DailybotError):
+    """A success answer whose body does not have the documented shape."""
+
+
+class ExchangeTokenUnavailable(DailybotError):
+    """No exchange token came with the delivery and there is no user to fetch one for."""
+
+
 # -- the platform answered with an error ---------------------------------------------------
 
 

@@ -1,0 +1,500 @@
+"""`DailybotClient`: every endpoint of the Commands Platform API over one long-lived httpx pool.
+
+Each public method builds a body (`wire`), hands it to `_call` and reads the answer back into a
+typed value. `_call` is the one choke point: it adds the secret headers, shrinks timeouts to
+the caller's deadline, turns httpx exceptions and error answers into the error tree and
+repeats what the retry policy allows, never sleeping past the deadline.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
+from types import TracebackType
+from typing import Final
+from urllib.parse import quote
+
+import httpx
+
+from chalicelib.dailybot import wire
+from chalicelib.dailybot.deadline import Deadline
+from chalicelib.dailybot.error_mapping import WallClock, error_from_response
+from chalicelib.dailybot.errors import (
+    ConnectError,
+    DailybotError,
+    DeadlineExceeded,
+    InvalidResponse,
+    NotFound,
+    RateLimited,
+    RequestTimeout,
+    TransportError,
+)
+from chalicelib.dailybot.models import (
+    ActivityEntry,
+    ActivityRecord,
+    ExchangeTokenGrant,
+    JSONValue,
+    OutgoingMessage,
+    ScheduledExecution,
+    ScheduleSpec,
+)
+from chalicelib.dailybot.retry import RetryPolicy, backoff_seconds, should_retry
+from chalicelib.redaction import Secret
+from chalicelib.settings import Settings, SettingsError
+
+logger = logging.getLogger(__name__)
+
+API_KEY_HEADER: Final = "X-API-KEY"
+EXCHANGE_TOKEN_HEADER: Final = "X-EXCHANGE-TOKEN"  # noqa: S105 - a header name
+USER_AGENT: Final = "dailybot-chalice-runtime/0.1"
+DEFAULT_TIMEOUT: Final = httpx.Timeout(5.0, connect=2.0)
+
+FETCH_TOKEN_PATH: Final = "auth/fetch-command-exchange-token/"  # noqa: S105 - a path
+SCHEDULING_PATH: Final = "platform/scheduling/"
+STORAGE_PATH: Final = "platform/storage/"
+EVENT_SUBSCRIPTION_PATH: Final = "platform/event-subscription/"
+ACTIVITY_PATH: Final = "platform/activity/"
+SEND_MESSAGE_PATH: Final = "send-message/"
+
+CallWrapper = Callable[[str, str], AbstractContextManager[None]]
+"""Wraps each HTTP attempt, given (method, path); the runtime opens a tracer subsegment."""
+
+
+class DailybotClient:
+    """The Commands Platform API. Build one per process and share it; it is thread safe."""
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        api_key: Secret,
+        timeout: httpx.Timeout | None = None,
+        transport: httpx.BaseTransport | None = None,
+        retry_policy: RetryPolicy | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        on_call: CallWrapper | None = None,
+        wall_clock: WallClock = time.time,
+    ) -> None:
+        self._base_url = base_url if base_url.endswith("/") else base_url + "/"
+        self._api_key = api_key
+        self._timeout = timeout or DEFAULT_TIMEOUT
+        self._policy = retry_policy or RetryPolicy()
+        self._sleep = sleep
+        self._clock = clock
+        self._on_call = on_call
+        self._wall_clock = wall_clock
+        # Built through the module attribute, now: Powertools' tracer patches httpx.Client.
+        self._http = httpx.Client(
+            base_url=self._base_url,
+            headers={
+                API_KEY_HEADER: api_key.reveal(),
+                "Accept": "application/json",
+                "User-Agent": USER_AGENT,
+            },
+            timeout=self._timeout,
+            transport=transport,
+        )
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        on_call: CallWrapper | None = None,
+    ) -> DailybotClient:
+        """The client the settings describe (URL, key, timeouts, Retry-After cap)."""
+        if settings.api_key is None:
+            raise SettingsError("DAILYBOT_API_KEY (or its parameter) is not set")
+        connect = settings.http_connect_timeout_seconds
+        read = settings.http_read_timeout_seconds
+        return cls(
+            base_url=settings.api_url,
+            api_key=settings.api_key,
+            timeout=httpx.Timeout(connect=connect, read=read, write=read, pool=connect),
+            transport=transport,
+            retry_policy=RetryPolicy(max_retry_after_seconds=settings.max_retry_after_seconds),
+            on_call=on_call,
+        )
+
+    def __repr__(self) -> str:
+        return f"DailybotClient(base_url={self._base_url!r})"
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> DailybotClient:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- exchange tokens -------------------------------------------------------------------
+
+    def fetch_exchange_token(
+        self,
+        user_uuid: str,
+        *,
+        include_user_context: bool = False,
+        deadline: Deadline | None = None,
+    ) -> ExchangeTokenGrant:
+        """A token to act as `user_uuid` (the key needs scope AUTH_FETCH_EXCHANGE_TOKEN)."""
+        response = self._call(
+            "POST",
+            FETCH_TOKEN_PATH,
+            body=wire.fetch_token_body(user_uuid, include_user_context=include_user_context),
+            deadline=deadline,
+            safe_to_repeat=True,
+        )
+        return wire.token_grant_from(_json(response))
+
+    # -- scheduling ------------------------------------------------------------------------
+
+    def create_schedule(
+        self,
+        spec: ScheduleSpec,
+        *,
+        exchange_token: Secret | None = None,
+        command_uuid: str | None = None,
+        deadline: Deadline | None = None,
+    ) -> str:
+        """Creates a scheduled execution and answers its uuid."""
+        response = self._call(
+            "POST",
+            SCHEDULING_PATH,
+            body=wire.schedule_body(spec, command_uuid=command_uuid),
+            exchange_token=exchange_token,
+            deadline=deadline,
+            safe_to_repeat=False,
+        )
+        return wire.uuid_from(_json(response))
+
+    def get_schedule(
+        self, uuid: str, *, exchange_token: Secret, deadline: Deadline | None = None
+    ) -> ScheduledExecution:
+        response = self._call(
+            "GET", _schedule_path(uuid), exchange_token=exchange_token, deadline=deadline
+        )
+        return wire.scheduled_execution_from(_json(response))
+
+    def update_schedule(
+        self,
+        uuid: str,
+        changes: Mapping[str, JSONValue],
+        *,
+        exchange_token: Secret,
+        deadline: Deadline | None = None,
+    ) -> ScheduledExecution:
+        response = self._call(
+            "PUT",
+            _schedule_path(uuid),
+            body=dict(changes),
+            exchange_token=exchange_token,
+            deadline=deadline,
+        )
+        return wire.scheduled_execution_from(_json(response))
+
+    def delete_schedule(
+        self, uuid: str, *, exchange_token: Secret, deadline: Deadline | None = None
+    ) -> None:
+        """Deletes the scheduled execution (a retry finding it gone counts as deleted)."""
+        self._call(
+            "DELETE",
+            _schedule_path(uuid),
+            exchange_token=exchange_token,
+            deadline=deadline,
+            absent_means_done=True,
+        )
+
+    # -- storage ---------------------------------------------------------------------------
+
+    def storage_get(
+        self,
+        key: str,
+        *,
+        exchange_token: Secret | None = None,
+        namespace: str | None = None,
+        deadline: Deadline | None = None,
+    ) -> JSONValue:
+        """The stored value of `key`, or None when nothing is stored under it."""
+        response = self._call(
+            "POST",
+            STORAGE_PATH,
+            body=wire.storage_body("get", key, namespace=namespace),
+            exchange_token=exchange_token,
+            deadline=deadline,
+        )
+        return wire.stored_value_from(_json(response), key)
+
+    def storage_set(
+        self,
+        key: str,
+        value: JSONValue,
+        *,
+        exchange_token: Secret | None = None,
+        namespace: str | None = None,
+        deadline: Deadline | None = None,
+    ) -> None:
+        self._call(
+            "POST",
+            STORAGE_PATH,
+            body=wire.storage_body("set", key, namespace=namespace, value=value, with_value=True),
+            exchange_token=exchange_token,
+            deadline=deadline,
+        )
+
+    def storage_delete(
+        self,
+        key: str,
+        *,
+        exchange_token: Secret | None = None,
+        namespace: str | None = None,
+        deadline: Deadline | None = None,
+    ) -> None:
+        self._call(
+            "POST",
+            STORAGE_PATH,
+            body=wire.storage_body("delete", key, namespace=namespace),
+            exchange_token=exchange_token,
+            deadline=deadline,
+        )
+
+    # -- event subscriptions ---------------------------------------------------------------
+
+    def register_event_subscription(
+        self,
+        subscriptions: Sequence[str],
+        *,
+        subscribed_objects: Sequence[str] | None = None,
+        exchange_token: Secret,
+        deadline: Deadline | None = None,
+    ) -> str:
+        """Registers the command's hook for `subscriptions` and answers the hook uuid."""
+        response = self._call(
+            "POST",
+            EVENT_SUBSCRIPTION_PATH,
+            body=wire.subscription_body(
+                list(subscriptions),
+                None if subscribed_objects is None else list(subscribed_objects),
+            ),
+            exchange_token=exchange_token,
+            deadline=deadline,
+            safe_to_repeat=False,
+        )
+        return wire.uuid_from(_json(response), "hook_uuid")
+
+    def unregister_event_subscription(
+        self, *, exchange_token: Secret, deadline: Deadline | None = None
+    ) -> None:
+        self._call(
+            "DELETE", EVENT_SUBSCRIPTION_PATH, exchange_token=exchange_token, deadline=deadline
+        )
+
+    # -- activity --------------------------------------------------------------------------
+
+    def list_activity(
+        self, *, exchange_token: Secret, deadline: Deadline | None = None
+    ) -> list[ActivityRecord]:
+        response = self._call(
+            "GET", ACTIVITY_PATH, exchange_token=exchange_token, deadline=deadline
+        )
+        return wire.activity_records_from(_json(response))
+
+    def create_activity(
+        self, entry: ActivityEntry, *, exchange_token: Secret, deadline: Deadline | None = None
+    ) -> ActivityRecord:
+        response = self._call(
+            "POST",
+            ACTIVITY_PATH,
+            body=wire.activity_body(entry),
+            exchange_token=exchange_token,
+            deadline=deadline,
+            safe_to_repeat=False,
+        )
+        return wire.activity_record_from(_json(response))
+
+    # -- messages --------------------------------------------------------------------------
+
+    def send_message(
+        self,
+        message: OutgoingMessage,
+        *,
+        exchange_token: Secret | None = None,
+        deadline: Deadline | None = None,
+    ) -> None:
+        """Sends a follow-up chat message (the exchange token travels in the body)."""
+        self._call(
+            "POST",
+            SEND_MESSAGE_PATH,
+            body=wire.message_body(message, exchange_token=exchange_token),
+            secrets=() if exchange_token is None else (exchange_token,),
+            deadline=deadline,
+            safe_to_repeat=False,
+        )
+
+    # -- the choke point -------------------------------------------------------------------
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: JSONValue = None,
+        exchange_token: Secret | None = None,
+        secrets: tuple[Secret, ...] = (),
+        deadline: Deadline | None,
+        safe_to_repeat: bool = True,
+        absent_means_done: bool = False,
+    ) -> httpx.Response:
+        """The successful answer, after as many attempts as the policy and deadline allow.
+
+        With `absent_means_done` (deletes), a 404 after an attempt that may have been applied
+        is that attempt's success, not an error.
+        """
+        headers = None
+        if exchange_token is not None:
+            headers = {EXCHANGE_TOKEN_HEADER: exchange_token.reveal()}
+            secrets = (*secrets, exchange_token)
+        started = self._clock()
+        attempt = 0
+        last_error: DailybotError | None = None
+        while True:
+            if deadline is not None and deadline.expired():
+                raise last_error or DeadlineExceeded(
+                    f"{method} {path}: no time left before the deadline"
+                )
+            attempt += 1
+            try:
+                return self._attempt(
+                    method=method,
+                    path=path,
+                    body=body,
+                    headers=headers,
+                    deadline=deadline,
+                    secrets=secrets,
+                )
+            except NotFound:
+                if absent_means_done and _may_have_been_applied(last_error):
+                    return httpx.Response(204)
+                raise
+            except DailybotError as error:
+                if not should_retry(
+                    error, attempt=attempt, safe_to_repeat=safe_to_repeat, policy=self._policy
+                ):
+                    raise
+                wait = backoff_seconds(error, attempt=attempt, policy=self._policy)
+                if deadline is not None and wait >= deadline.remaining():
+                    raise
+                _log_retry(
+                    method,
+                    path,
+                    attempt=attempt,
+                    error=error,
+                    wait=wait,
+                    elapsed=self._clock() - started,
+                )
+                last_error = error
+                self._sleep(wait)
+
+    def _attempt(
+        self,
+        *,
+        method: str,
+        path: str,
+        body: JSONValue,
+        headers: dict[str, str] | None,
+        deadline: Deadline | None,
+        secrets: tuple[Secret, ...],
+    ) -> httpx.Response:
+        wrapper = nullcontext() if self._on_call is None else self._on_call(method, path)
+        with wrapper:
+            try:
+                response = self._http.request(
+                    method, path, json=body, headers=headers, timeout=self._timeout_for(deadline)
+                )
+            except httpx.HTTPError as exc:
+                raise _transport_error(method, path, exc) from exc
+            if response.is_success:
+                return response
+            if response.status_code >= 400:
+                raise error_from_response(
+                    response, secrets=(self._api_key, *secrets), wall_clock=self._wall_clock
+                )
+            raise InvalidResponse(f"{method} {path}: unexpected status {response.status_code}")
+
+    def _timeout_for(self, deadline: Deadline | None) -> httpx.Timeout:
+        """The configured timeouts, each cut to what is left before the deadline."""
+        if deadline is None:
+            return self._timeout
+        left = deadline.remaining()
+        configured = self._timeout
+        return httpx.Timeout(
+            connect=_within(configured.connect, left),
+            read=_within(configured.read, left),
+            write=_within(configured.write, left),
+            pool=_within(configured.pool, left),
+        )
+
+
+def _within(configured: float | None, left: float) -> float | None:
+    if left == float("inf"):
+        return configured
+    return left if configured is None else min(configured, left)
+
+
+def _log_retry(
+    method: str, path: str, *, attempt: int, error: DailybotError, wait: float, elapsed: float
+) -> None:
+    logger.info(
+        "Retrying Dailybot %s %s after attempt %d (%s) in %.3f s",
+        method,
+        path,
+        attempt,
+        type(error).__name__,
+        wait,
+        extra={
+            "dailybot_method": method,
+            "dailybot_path": path,
+            "attempt": attempt,
+            "wait_seconds": wait,
+            "error": type(error).__name__,
+            "elapsed_seconds": round(elapsed, 3),
+        },
+    )
+
+
+def _may_have_been_applied(error: DailybotError | None) -> bool:
+    """Whether a failed attempt may still have reached the platform and taken effect."""
+    return error is not None and not isinstance(error, ConnectError | RateLimited)
+
+
+def _schedule_path(uuid: str) -> str:
+    return f"{SCHEDULING_PATH}{quote(uuid, safe='')}/"
+
+
+def _json(response: httpx.Response) -> JSONValue:
+    try:
+        return response.json()
+    except ValueError as exc:
+        raise InvalidResponse(
+            f"{response.request.method} {response.request.url.path}: the answer is not JSON"
+        ) from exc
+
+
+def _transport_error(method: str, path: str, exc: httpx.HTTPError) -> TransportError:
+    """The tree's transport error for an httpx exception; messages never quote the request."""
+    what = type(exc).__name__
+    # These fail before a byte of the request is sent: the platform certainly never saw it.
+    if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
+        return ConnectError(f"{method} {path}: could not connect to the Dailybot API ({what})")
+    if isinstance(exc, httpx.TimeoutException):
+        return RequestTimeout(f"{method} {path}: the Dailybot API did not answer in time ({what})")
+    return TransportError(f"{method} {path}: the exchange with the Dailybot API failed ({what})")
