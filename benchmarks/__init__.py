@@ -1,1 +1,1 @@
-"""Benchmarks: each `bench_*.py` module measures one target as a ratio to a baseline run beside it."""
+"""Benchmarks: each `bench_*.py` module measures one target as a ratio to a baseline beside it."""

@@ -1,0 +1,29 @@
+"""The Chalice app: a table of contents of the entry points. Everything else is in chalicelib."""
+
+from __future__ import annotations
+
+from chalice.app import Chalice, Response
+
+from chalicelib.runtime.chalice_adapter import (
+    DELIVERY_CONTENT_TYPES,
+    chalice_response,
+    incoming_request,
+)
+from chalicelib.runtime.composition import container
+
+# Chalice's own logger has the app's name, which is also the Powertools service logger's:
+# Chalice must leave its level and handlers to observability.
+app = Chalice(app_name="dailybot-runtime", configure_logs=False)
+
+
+@app.route("/dailybot", methods=["POST"], content_types=DELIVERY_CONTENT_TYPES)
+def dailybot_delivery() -> Response:
+    """Every Dailybot delivery: command invocations, event callbacks, scheduled executions."""
+    request = incoming_request(app.current_request)  # type: ignore[arg-type]
+    return chalice_response(container.get().intake.handle(request))
+
+
+@app.route("/health", methods=["GET"])
+def health() -> dict[str, str]:
+    """Liveness, without touching the platform."""
+    return {"status": "ok"}

@@ -1,0 +1,70 @@
+"""`standup-reminder on CRON` / `standup-reminder off`, and the reminder when it fires.
+
+The scheduled execution belongs to the user who asked (`is_owned_by_user`), so it fires with
+their exchange token; its uuid is kept in storage under a per-user key to turn it off later.
+"""
+
+from __future__ import annotations
+
+from contextlib import suppress
+from typing import Final
+
+from chalicelib.dailybot.errors import NotFound
+from chalicelib.dailybot.models import ScheduleSpec
+from chalicelib.runtime.context import DeliveryContext
+from chalicelib.runtime.registry import registry
+
+SCHEDULE_NAME: Final = "standup-reminder"
+USAGE: Final = (
+    "Usage: `standup-reminder on CRON` (e.g. `on 0 9 * * 1-5`) or `standup-reminder off`."
+)
+
+
+def storage_key(user_uuid: str | None) -> str:
+    return f"standup-reminder:{user_uuid}"
+
+
+@registry.command("standup-reminder")
+def standup_reminder(ctx: DeliveryContext) -> str:
+    """Turns your standup reminder on (`on CRON`) or `off`"""
+    action = ctx.words[0].lower() if ctx.words else ""
+    if action == "on" and len(ctx.words) == 6:
+        return _turn_on(ctx, " ".join(ctx.words[1:]))
+    if action == "off" and len(ctx.words) == 1:
+        return _turn_off(ctx)
+    return USAGE
+
+
+def _turn_on(ctx: DeliveryContext, cron: str) -> str:
+    key = storage_key(ctx.user.uuid)
+    _delete_existing(ctx, ctx.storage.get(key))
+    uuid = ctx.schedules.create(
+        ScheduleSpec(name=SCHEDULE_NAME, cron=cron, is_owned_by_user=True, payload={})
+    )
+    ctx.storage.set(key, uuid)
+    return f"Standup reminder on (`{cron}`). Scheduled execution: `{uuid}`."
+
+
+def _turn_off(ctx: DeliveryContext) -> str:
+    key = storage_key(ctx.user.uuid)
+    existing = ctx.storage.get(key)
+    if not isinstance(existing, str):
+        return "You have no standup reminder on."
+    _delete_existing(ctx, existing)
+    ctx.storage.delete(key)
+    return "Standup reminder off."
+
+
+def _delete_existing(ctx: DeliveryContext, uuid: object) -> None:
+    if isinstance(uuid, str) and uuid:
+        # Already gone on the platform side: nothing left to turn off.
+        with suppress(NotFound):
+            ctx.schedules.delete(uuid)
+
+
+@registry.scheduled(SCHEDULE_NAME)
+def standup_reminder_fired(ctx: DeliveryContext) -> str:
+    """Reminds the user that standup is now"""
+    ctx.activity.record("schedule", "fired", label=SCHEDULE_NAME, user_uuid=ctx.user.uuid)
+    name = ctx.user.full_name or "there"
+    return f"Hi {name}, it's time for standup! What did you do, what's next, anything blocking?"

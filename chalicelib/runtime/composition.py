@@ -1,0 +1,110 @@
+"""Builds the runtime once per container: settings, secrets, client, broker, ledger, intake.
+
+Built lazily, on the first delivery, so the environment a test or `chalice local` sets up
+before that delivery is the one used, and a health check never pays for it.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import httpx
+
+from chalicelib.commands import load_commands
+from chalicelib.dailybot.client import DailybotClient
+from chalicelib.dailybot.tokens import ExchangeTokenBroker
+from chalicelib.observability import platform_call_tracer, protect_root_logging, redactor
+from chalicelib.runtime.hooks import VerifiedDeliveryHook
+from chalicelib.runtime.intake import Intake
+from chalicelib.runtime.ledger import DYNAMODB_ENDPOINT_ENV, DeliveryLedger, open_store
+from chalicelib.runtime.reconcile import build_hook
+from chalicelib.runtime.registry import CommandRegistry, registry
+from chalicelib.secrets import resolve_secrets
+from chalicelib.settings import Settings
+
+__all__ = ["DYNAMODB_ENDPOINT_ENV", "LazyRuntime", "Runtime", "build_runtime", "container"]
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """The per-container objects a delivery needs."""
+
+    settings: Settings
+    client: DailybotClient
+    broker: ExchangeTokenBroker
+    ledger: DeliveryLedger
+    intake: Intake
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def build_runtime(
+    settings: Settings | None = None,
+    *,
+    transport: httpx.BaseTransport | None = None,
+    hooks: Sequence[VerifiedDeliveryHook] | None = None,
+    commands: CommandRegistry | None = None,
+) -> Runtime:
+    """The runtime for `settings` (from the environment by default).
+
+    `hooks=None` wires the deployment's own (self-registration); tests pass their own list.
+    """
+    settings = resolve_secrets(settings or Settings.from_env())
+    redactor.configure((settings.api_key, *settings.signatures))
+    protect_root_logging()
+    if commands is None:
+        load_commands()
+        commands = registry
+    store = open_store(
+        settings.idempotency_store, dynamodb_endpoint=os.environ.get(DYNAMODB_ENDPOINT_ENV)
+    )
+    ledger = DeliveryLedger(
+        store,
+        lock_seconds=settings.idempotency_lock_seconds,
+        window_seconds=settings.idempotency_window_seconds,
+    )
+    client = DailybotClient.from_settings(
+        settings, transport=transport, on_call=platform_call_tracer()
+    )
+    broker = ExchangeTokenBroker(client, ttl_seconds=settings.token_cache_seconds)
+    if hooks is None:
+        hooks = [build_hook(settings=settings, client=client, registry=commands)]
+    intake = Intake(
+        settings=settings,
+        client=client,
+        broker=broker,
+        ledger=ledger,
+        registry=commands,
+        hooks=hooks,
+    )
+    return Runtime(settings, client, broker, ledger, intake)
+
+
+class LazyRuntime:
+    """The container's runtime, built on first use (thread safe) and replaceable in tests."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._runtime: Runtime | None = None
+
+    def get(self) -> Runtime:
+        if self._runtime is None:
+            with self._lock:
+                if self._runtime is None:
+                    self._runtime = build_runtime()
+        return self._runtime
+
+    def reset(self, runtime: Runtime | None = None) -> None:
+        """Drops the built runtime (closing it), or installs `runtime` instead."""
+        with self._lock:
+            if self._runtime is not None and self._runtime is not runtime:
+                self._runtime.close()
+            self._runtime = runtime
+
+
+container = LazyRuntime()
+"""The runtime of this process (one Lambda container, one `chalice local`)."""

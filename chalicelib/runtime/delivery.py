@@ -1,0 +1,213 @@
+"""Parsing and validating a delivery body into a `Delivery`: command, event or scheduled run.
+
+Dailybot sends all three to the same URL; they are told apart by their bodies (`DAILYBOT.md`).
+Everything wrong with a body becomes a `DeliveryRefused` naming what is wrong, never a 500.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from chalicelib.dailybot.models import JSONValue
+from chalicelib.redaction import Secret
+from chalicelib.runtime.declarations import normalise_event_name
+from chalicelib.runtime.freshness import parse_instant
+from chalicelib.settings import DeliveryFields
+
+
+class DeliveryKind(StrEnum):
+    COMMAND = "command"
+    EVENT = "event"
+    SCHEDULED = "scheduled"
+
+
+class DeliveryRefused(Exception):
+    """The delivery cannot be handled; `status`, `code` and `message` say why."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class ScheduledRun:
+    """The `scheduled_execution` part of a scheduled delivery."""
+
+    uuid: str | None
+    name: str
+    payload: Mapping[str, JSONValue]
+
+
+@dataclass(frozen=True)
+class EventCallback:
+    """The event part of an event delivery."""
+
+    name: str
+    body: Mapping[str, JSONValue]
+    hook_uuid: str | None
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A verified, parsed delivery. `identity` is the same for a redelivery of the same body."""
+
+    kind: DeliveryKind
+    identity: str
+    sent_at: float
+    organization_uuid: str
+    user_uuid: str | None = None
+    user_full_name: str | None = None
+    command_uuid: str | None = None
+    exchange_token: Secret | None = field(default=None, repr=False)
+    intent: str | None = None
+    text: str = ""
+    user_context: Mapping[str, JSONValue] | None = None
+    event: EventCallback | None = None
+    scheduled: ScheduledRun | None = None
+
+    @property
+    def subject(self) -> str:
+        """What the delivery asks for: the intent, the event or the schedule name."""
+        if self.event is not None:
+            return self.event.name
+        if self.scheduled is not None:
+            return self.scheduled.name
+        return self.intent or ""
+
+
+def parse_delivery(body: bytes, fields: DeliveryFields, *, max_bytes: int) -> Delivery:
+    """The delivery in `body`, or `DeliveryRefused`."""
+    if len(body) > max_bytes:
+        raise DeliveryRefused(413, "body_too_large", f"The body exceeds {max_bytes} bytes.")
+    try:
+        data = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise DeliveryRefused(400, "invalid_json", "The body is not valid JSON.") from None
+    if not isinstance(data, dict):
+        raise DeliveryRefused(400, "invalid_body", "The body must be a JSON object.")
+    reader = _Reader(data)
+    common: dict[str, Any] = {
+        "identity": delivery_identity(data, fields),
+        "sent_at": reader.timestamp("event_timestamp"),
+        "organization_uuid": reader.text("organization_uuid"),
+        "command_uuid": reader.optional_text(fields.command_uuid),
+        "exchange_token": _token(reader.optional_text(fields.exchange_token)),
+    }
+    if fields.event in data:
+        return _event(reader, fields, common)
+    user = {
+        "user_uuid": reader.optional_text("user_uuid"),
+        "user_full_name": reader.optional_text("user_full_name"),
+        "user_context": reader.optional_object(fields.user_context),
+        "text": _query(reader, fields),
+    }
+    if fields.scheduled_execution in data:
+        return _scheduled(reader, fields, common | user)
+    return Delivery(
+        kind=DeliveryKind.COMMAND,
+        intent=reader.text("intent").strip().lower(),
+        **common | user | {"user_uuid": reader.text("user_uuid")},
+    )
+
+
+def delivery_identity(data: Mapping[str, JSONValue], fields: DeliveryFields) -> str:
+    """sha256 of the canonical body without its exchange token (which differs per attempt)."""
+    stable = {key: value for key, value in data.items() if key != fields.exchange_token}
+    canonical = json.dumps(stable, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def _event(reader: _Reader, fields: DeliveryFields, common: dict[str, Any]) -> Delivery:
+    hook = reader.optional_object(fields.hook) or {}
+    hook_uuid = hook.get("uuid")
+    return Delivery(
+        kind=DeliveryKind.EVENT,
+        event=EventCallback(
+            name=normalise_event_name(reader.text(fields.event)),
+            body=reader.optional_object(fields.event_body) or {},
+            hook_uuid=None if hook_uuid is None else str(hook_uuid),
+        ),
+        **common,
+    )
+
+
+def _scheduled(reader: _Reader, fields: DeliveryFields, known: dict[str, Any]) -> Delivery:
+    run = reader.optional_object(fields.scheduled_execution) or {}
+    inner = _Reader(dict(run), prefix=f"{fields.scheduled_execution}.")
+    payload = inner.optional_object("payload") or {}
+    return Delivery(
+        kind=DeliveryKind.SCHEDULED,
+        intent=reader.optional_text("intent"),
+        scheduled=ScheduledRun(
+            uuid=inner.optional_text("uuid"), name=inner.text("name"), payload=payload
+        ),
+        **known,
+    )
+
+
+def _query(reader: _Reader, fields: DeliveryFields) -> str:
+    for name in fields.query:
+        value = reader.optional_text(name)
+        if value is not None:
+            return value.strip()
+    return ""
+
+
+def _token(value: str | None) -> Secret | None:
+    return Secret(value) if value else None
+
+
+class _Reader:
+    """Typed access to the body's fields, refusing with the field's name when it is wrong."""
+
+    def __init__(self, data: dict[str, JSONValue], prefix: str = "") -> None:
+        self._data = data
+        self._prefix = prefix
+
+    def _missing(self, name: str) -> DeliveryRefused:
+        return DeliveryRefused(
+            400, "missing_field", f"The required field {self._prefix}{name!r} is missing."
+        )
+
+    def _invalid(self, name: str, expected: str) -> DeliveryRefused:
+        return DeliveryRefused(
+            400, "invalid_field", f"The field {self._prefix}{name!r} must be {expected}."
+        )
+
+    def text(self, name: str) -> str:
+        value = self.optional_text(name)
+        if value is None or not value.strip():
+            raise self._missing(name)
+        return value
+
+    def optional_text(self, name: str) -> str | None:
+        value = self._data.get(name)
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            raise self._invalid(name, "a string")
+        return value
+
+    def optional_object(self, name: str) -> dict[str, JSONValue] | None:
+        value = self._data.get(name)
+        if value is None:
+            return None
+        if not isinstance(value, dict):
+            raise self._invalid(name, "an object")
+        return value
+
+    def timestamp(self, name: str) -> float:
+        value = self._data.get(name)
+        if value is None or value == "":
+            raise self._missing(name)
+        instant = parse_instant(value)
+        if instant is None:
+            raise self._invalid(name, "an ISO 8601 string or a Unix timestamp")
+        return instant

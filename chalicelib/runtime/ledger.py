@@ -1,0 +1,131 @@
+"""De-duplication of deliveries with Powertools idempotency: each delivery runs at most once.
+
+A delivery's identity is its body without the exchange token (`delivery.py`). The first
+arrival claims the identity (in progress), runs, and stores its reply; a later arrival gets
+that reply back, or `DeliveryInProgress` while the first is still running. The lock of a run
+that crashed expires after `lock_seconds`: Powertools takes the lock's length from a Lambda
+context, so the ledger hands it one that always reports `lock_seconds` left, the same
+locally and in AWS.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Final, cast
+
+from aws_lambda_powertools.utilities.idempotency.base import IdempotencyHandler
+from aws_lambda_powertools.utilities.idempotency.config import IdempotencyConfig
+from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    IdempotencyAlreadyInProgressError,
+    IdempotencyInconsistentStateError,
+    IdempotencyPersistenceLayerError,
+)
+from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
+
+from chalicelib.dailybot.models import JSONValue
+from chalicelib.runtime.sqlite_store import SQLitePersistenceLayer, database_path
+from chalicelib.settings import SettingsError
+
+KEY_PREFIX: Final = "dailybot-delivery"
+# Points the DynamoDB store at another endpoint (moto's server in tests).
+DYNAMODB_ENDPOINT_ENV: Final = "IDEMPOTENCY_DYNAMODB_ENDPOINT"
+
+StoredReply = dict[str, JSONValue]
+
+
+class DeliveryInProgress(Exception):
+    """The same delivery is being handled right now by another request."""
+
+
+class LedgerUnavailable(Exception):
+    """The idempotency store failed; the delivery cannot be run safely."""
+
+
+@dataclass(frozen=True)
+class LedgerOutcome:
+    """The reply of a delivery and whether this call ran it (False: a duplicate)."""
+
+    reply: StoredReply
+    ran: bool
+
+
+class _LockWindow:
+    """Stands in for the Lambda context Powertools asks for the in-progress lock's length."""
+
+    def __init__(self, seconds: int) -> None:
+        self._millis = seconds * 1000
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self._millis
+
+
+class DeliveryLedger:
+    """Runs work for a delivery identity once and remembers its reply for a window."""
+
+    def __init__(
+        self, store: BasePersistenceLayer, *, lock_seconds: int, window_seconds: int
+    ) -> None:
+        self.store = store
+        self._config = IdempotencyConfig(
+            raise_on_no_idempotency_key=True,
+            expires_after_seconds=window_seconds,
+            hash_function="sha256",
+            lambda_context=cast(Any, _LockWindow(lock_seconds)),
+        )
+
+    def run_once(self, identity: str, work: Callable[[], StoredReply]) -> LedgerOutcome:
+        """The reply of `work()` run now, or the stored reply of an earlier run."""
+        ran = False
+
+        def run() -> StoredReply:
+            nonlocal ran
+            ran = True
+            return work()
+
+        handler = IdempotencyHandler(
+            function=run,
+            function_payload={"delivery": identity},
+            config=self._config,
+            persistence_store=self.store,
+            key_prefix=KEY_PREFIX,
+            function_args=(),
+            function_kwargs={},
+        )
+        try:
+            reply = handler.handle()
+        except IdempotencyAlreadyInProgressError as exc:
+            raise DeliveryInProgress(identity[:16]) from exc
+        except (IdempotencyPersistenceLayerError, IdempotencyInconsistentStateError) as exc:
+            raise LedgerUnavailable(type(exc).__name__) from exc
+        return LedgerOutcome(reply=cast(StoredReply, reply or {}), ran=ran)
+
+
+def open_store(store_url: str, *, dynamodb_endpoint: str | None = None) -> BasePersistenceLayer:
+    """The persistence layer an `IDEMPOTENCY_STORE` URL names.
+
+    `dynamodb://TABLE` loads boto3 (only then); `sqlite:///PATH` is the embedded store.
+    """
+    if store_url.startswith("sqlite:///"):
+        return SQLitePersistenceLayer(database_path(store_url))
+    if store_url.startswith("dynamodb://") and len(store_url) > len("dynamodb://"):
+        return _dynamodb_store(store_url[len("dynamodb://") :], dynamodb_endpoint)
+    raise SettingsError(
+        f"IDEMPOTENCY_STORE must be dynamodb://TABLE or sqlite:///PATH, got {store_url!r}"
+    )
+
+
+def _dynamodb_store(table: str, endpoint: str | None) -> BasePersistenceLayer:
+    # Only this store pays for boto3's import (a fifth of a second on a cold start).
+    import boto3  # type: ignore[import-untyped]  # noqa: PLC0415
+    from aws_lambda_powertools.utilities.idempotency.persistence.dynamodb import (  # noqa: PLC0415
+        DynamoDBPersistenceLayer,
+    )
+
+    client = boto3.session.Session().client(
+        "dynamodb",
+        endpoint_url=endpoint,
+        region_name=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION"),
+    )
+    return DynamoDBPersistenceLayer(table_name=table, boto3_client=client)

@@ -1,0 +1,129 @@
+"""The registry of handlers: commands by intent, event handlers by event, scheduled by name.
+
+Command modules decorate their functions on the module-level `registry`:
+
+    @registry.command("remember")
+    def remember(ctx: DeliveryContext) -> Reply | str: ...
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, TypeVar
+
+from chalicelib.runtime.declarations import (
+    EventDeclaration,
+    ScheduleDeclaration,
+    normalise_event_name,
+)
+from chalicelib.runtime.replies import ReplyLike
+
+if TYPE_CHECKING:
+    from chalicelib.runtime.context import DeliveryContext
+
+Handler = Callable[["DeliveryContext"], ReplyLike | None]
+H = TypeVar("H", bound=Handler)
+
+
+@dataclass(frozen=True)
+class Registered:
+    """A handler and the one-line summary shown in the list of available commands."""
+
+    handler: Handler
+    summary: str
+
+
+class CommandRegistry:
+    """Handlers of one deployment, looked up by the intake for each delivery."""
+
+    def __init__(self) -> None:
+        self._commands: dict[str, Registered] = {}
+        self._events: dict[str, Registered] = {}
+        self._event_declarations: dict[str, EventDeclaration] = {}
+        self._scheduled: dict[str, Registered] = {}
+        self._schedule_declarations: dict[str, ScheduleDeclaration] = {}
+
+    def command(self, intent: str) -> Callable[[H], H]:
+        """Registers a command for `intent` (case-insensitive)."""
+        key = _intent_key(intent)
+        return self._register(self._commands, key, f"command {key!r}")
+
+    def event(
+        self, name: str, *, subscribed_objects: Sequence[str] | None = None
+    ) -> Callable[[H], H]:
+        """Registers an event handler; `KUDOS_POSTED` and `kudos.posted` are the same event."""
+        declaration = EventDeclaration(name, tuple(subscribed_objects or ()))
+        register = self._register(self._events, declaration.event, f"event {declaration.event!r}")
+
+        def decorate(handler: H) -> H:
+            self._event_declarations[declaration.event] = declaration
+            return register(handler)
+
+        return decorate
+
+    def scheduled(
+        self, name: str, *, schedule: ScheduleDeclaration | None = None
+    ) -> Callable[[H], H]:
+        """Registers the handler of the scheduled executions named `name`.
+
+        With `schedule`, the deployment declares that execution (self-registration creates
+        it); without, the schedule is created at run time (e.g. by a command).
+        """
+        if schedule is not None and schedule.name != name:
+            raise ValueError(f"schedule {schedule.name!r} declared on handler {name!r}")
+        register = self._register(self._scheduled, name, f"scheduled handler {name!r}")
+
+        def decorate(handler: H) -> H:
+            if schedule is not None:
+                self._schedule_declarations[name] = schedule
+            return register(handler)
+
+        return decorate
+
+    def _register(self, table: dict[str, Registered], key: str, what: str) -> Callable[[H], H]:
+        def decorate(handler: H) -> H:
+            if key in table:
+                raise ValueError(f"{what} is registered twice")
+            table[key] = Registered(handler, _summary(handler))
+            return handler
+
+        return decorate
+
+    def command_for(self, intent: str) -> Handler | None:
+        entry = self._commands.get(_intent_key(intent))
+        return None if entry is None else entry.handler
+
+    def event_handler(self, name: str) -> Handler | None:
+        entry = self._events.get(normalise_event_name(name))
+        return None if entry is None else entry.handler
+
+    def scheduled_handler(self, name: str) -> Handler | None:
+        entry = self._scheduled.get(name)
+        return None if entry is None else entry.handler
+
+    def commands(self) -> dict[str, str]:
+        """Every intent with its summary, sorted by intent."""
+        return {intent: self._commands[intent].summary for intent in sorted(self._commands)}
+
+    def declared_schedules(self) -> list[ScheduleDeclaration]:
+        return [self._schedule_declarations[name] for name in sorted(self._schedule_declarations)]
+
+    def declared_events(self) -> list[EventDeclaration]:
+        return [self._event_declarations[name] for name in sorted(self._event_declarations)]
+
+
+def _intent_key(intent: str) -> str:
+    key = intent.strip().lower()
+    if not key:
+        raise ValueError("an intent cannot be empty")
+    return key
+
+
+def _summary(handler: Handler) -> str:
+    doc = (handler.__doc__ or "").strip()
+    return doc.splitlines()[0] if doc else ""
+
+
+registry = CommandRegistry()
+"""The deployment's registry: `chalicelib/commands/*` register on it when imported."""

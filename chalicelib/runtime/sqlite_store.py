@@ -1,0 +1,181 @@
+"""An embedded idempotency store: a Powertools persistence layer on one SQLite file.
+
+The local default (`IDEMPOTENCY_STORE=sqlite:///PATH`). It follows the DynamoDB layer's rules:
+a record may be (re)written only when absent, past its expiry, or still in progress past its
+lock expiry; the check and the write are one statement inside one write transaction, so two
+processes delivering the same body at once cannot both win.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from pathlib import Path
+from typing import Final
+
+from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    IdempotencyItemAlreadyExistsError,
+    IdempotencyItemNotFoundError,
+)
+from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
+from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import (
+    STATUS_CONSTANTS,
+    DataRecord,
+)
+
+_SCHEMA: Final = """
+CREATE TABLE IF NOT EXISTS idempotency_records (
+    id TEXT PRIMARY KEY,
+    status TEXT NOT NULL,
+    expiration INTEGER NOT NULL,
+    in_progress_expiration INTEGER,
+    data TEXT,
+    validation TEXT
+)
+"""
+
+_CLAIM: Final = """
+INSERT INTO idempotency_records (id, status, expiration, in_progress_expiration, data, validation)
+VALUES (:id, :status, :expiration, :in_progress_expiration, NULL, :validation)
+ON CONFLICT (id) DO UPDATE SET
+    status = excluded.status,
+    expiration = excluded.expiration,
+    in_progress_expiration = excluded.in_progress_expiration,
+    data = NULL,
+    validation = excluded.validation
+WHERE idempotency_records.expiration < :now
+   OR (idempotency_records.status = :in_progress
+       AND idempotency_records.in_progress_expiration IS NOT NULL
+       AND idempotency_records.in_progress_expiration < :now_ms)
+"""
+
+_SELECT: Final = (
+    "SELECT id, status, expiration, in_progress_expiration, data, validation"
+    " FROM idempotency_records WHERE id = ?"
+)
+
+# Expired rows are dropped now and then; DynamoDB does the same with its TTL.
+_PURGE_EVERY: Final = 500
+
+
+def database_path(store_url: str) -> Path:
+    """The file of a `sqlite:///PATH` store URL (`sqlite:////abs` for an absolute path)."""
+    prefix = "sqlite:///"
+    if not store_url.startswith(prefix) or len(store_url) == len(prefix):
+        raise ValueError(f"not a sqlite:///PATH store: {store_url!r}")
+    return Path(store_url[len(prefix) :])
+
+
+class SQLitePersistenceLayer(BasePersistenceLayer):
+    """Idempotency records in a SQLite file, safe across threads and processes."""
+
+    def __init__(self, path: Path | str, *, busy_timeout_seconds: float = 10.0) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self.path = Path(path)
+        self._busy_timeout = busy_timeout_seconds
+        self._lock = threading.Lock()
+        self._connection: sqlite3.Connection | None = None
+        self._puts = 0
+
+    def close(self) -> None:
+        with self._lock:
+            if self._connection is not None:
+                self._connection.close()
+                self._connection = None
+
+    def _connect(self) -> sqlite3.Connection:
+        if self._connection is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            connection = sqlite3.connect(
+                self.path,
+                timeout=self._busy_timeout,
+                isolation_level=None,
+                check_same_thread=False,
+            )
+            connection.row_factory = sqlite3.Row
+            connection.execute("PRAGMA journal_mode=WAL")
+            # WAL with NORMAL sync survives a process crash; a power loss may forget the last
+            # records, which only re-opens a short replay window. FULL costs an fsync a write.
+            connection.execute("PRAGMA synchronous=NORMAL")
+            connection.execute(_SCHEMA)
+            self._connection = connection
+            self._purge(connection)
+        return self._connection
+
+    def _purge(self, connection: sqlite3.Connection) -> None:
+        connection.execute(
+            "DELETE FROM idempotency_records WHERE expiration < ?", (int(time.time()),)
+        )
+
+    def _get_record(self, idempotency_key: str) -> DataRecord:
+        with self._lock:
+            row = self._connect().execute(_SELECT, (idempotency_key,)).fetchone()
+        if row is None:
+            raise IdempotencyItemNotFoundError
+        return _to_record(row)
+
+    def _put_record(self, data_record: DataRecord) -> None:
+        now = time.time()
+        with self._lock:
+            connection = self._connect()
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                claimed = connection.execute(
+                    _CLAIM,
+                    {
+                        "id": data_record.idempotency_key,
+                        "status": data_record.status,
+                        "expiration": data_record.expiry_timestamp,
+                        "in_progress_expiration": data_record.in_progress_expiry_timestamp,
+                        "validation": data_record.payload_hash or None,
+                        "now": int(now),
+                        "now_ms": int(now * 1000),
+                        "in_progress": STATUS_CONSTANTS["INPROGRESS"],
+                    },
+                ).rowcount
+                existing = None
+                if not claimed:
+                    existing = connection.execute(
+                        _SELECT, (data_record.idempotency_key,)
+                    ).fetchone()
+                connection.execute("COMMIT")
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+            self._puts += 1
+            if self._puts % _PURGE_EVERY == 0:
+                self._purge(connection)
+        if existing is not None:
+            raise IdempotencyItemAlreadyExistsError(old_data_record=_to_record(existing))
+
+    def _update_record(self, data_record: DataRecord) -> None:
+        with self._lock:
+            self._connect().execute(
+                "UPDATE idempotency_records SET data = ?, expiration = ?, status = ?,"
+                " validation = COALESCE(?, validation) WHERE id = ?",
+                (
+                    data_record.response_data,
+                    data_record.expiry_timestamp,
+                    data_record.status,
+                    data_record.payload_hash or None,
+                    data_record.idempotency_key,
+                ),
+            )
+
+    def _delete_record(self, data_record: DataRecord) -> None:
+        with self._lock:
+            self._connect().execute(
+                "DELETE FROM idempotency_records WHERE id = ?", (data_record.idempotency_key,)
+            )
+
+
+def _to_record(row: sqlite3.Row) -> DataRecord:
+    return DataRecord(
+        idempotency_key=row["id"],
+        status=row["status"],
+        expiry_timestamp=row["expiration"],
+        in_progress_expiry_timestamp=row["in_progress_expiration"],
+        response_data=row["data"] or "",
+        payload_hash=row["validation"] or "",
+    )

@@ -1,0 +1,39 @@
+"""The runtime's own request and response values, free of any web framework.
+
+The Chalice adapter builds an `IncomingRequest` from what API Gateway delivered and turns an
+`OutgoingResponse` back into a Chalice response; everything in between is plain Python.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+from chalicelib.dailybot.models import JSONValue
+
+
+@dataclass(frozen=True)
+class IncomingRequest:
+    """One delivery as received: the raw body bytes and the headers, names lower-cased."""
+
+    body: bytes
+    headers: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+
+    @classmethod
+    def of(cls, body: bytes, headers: Mapping[str, str]) -> IncomingRequest:
+        lowered = {name.lower(): value for name, value in headers.items()}
+        return cls(body=body, headers=MappingProxyType(lowered))
+
+
+@dataclass(frozen=True)
+class OutgoingResponse:
+    """What the runtime answers: a status and a JSON object."""
+
+    status: int
+    body: Mapping[str, JSONValue]
+
+    @classmethod
+    def refusal(cls, status: int, code: str, message: str) -> OutgoingResponse:
+        """A 4xx/5xx with the `{"code", "message"}` body every refusal carries."""
+        return cls(status=status, body={"code": code, "message": message})

@@ -1,0 +1,1 @@
+"""The local stack behind `make run`: the Dailybot emulator and `chalice local`, side by side."""

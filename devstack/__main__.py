@@ -1,0 +1,75 @@
+"""`python -m devstack` (`make run`): the emulator on :8001, the app on :8000, until Ctrl-C."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import time
+from types import FrameType
+
+from devstack.stack import (
+    STATE_DIR,
+    Ports,
+    Process,
+    app_command,
+    app_environment,
+    emulator_command,
+    wait_ready,
+)
+
+
+def _stop_on_sigterm(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m devstack", description=__doc__)
+    parser.add_argument("--emulator-port", type=int, default=8001)
+    parser.add_argument("--app-port", type=int, default=8000)
+    options = parser.parse_args(argv)
+    ports = Ports(emulator=options.emulator_port, app=options.app_port)
+    STATE_DIR.mkdir(exist_ok=True)
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    processes: list[Process] = []
+    try:
+        emulator = Process("emulator", emulator_command(ports), {})
+        processes.append(emulator)
+        app = Process("app", app_command(ports), app_environment(ports))
+        processes.append(app)
+        wait_ready(emulator, f"http://127.0.0.1:{ports.emulator}/_emulator/health")
+        wait_ready(app, f"http://127.0.0.1:{ports.app}/health")
+        print(_banner(ports), flush=True)
+        while all(process.running() for process in processes):
+            time.sleep(0.5)
+        stopped = [p.name for p in processes if not p.running()]
+        print(f"{', '.join(stopped)} stopped; see {STATE_DIR}/*.log", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\nstopping…", flush=True)
+        return 0
+    except RuntimeError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    finally:
+        for process in reversed(processes):
+            process.stop()
+
+
+def _banner(ports: Ports) -> str:
+    invoke = f"http://127.0.0.1:{ports.emulator}/_emulator/invoke"
+    return "\n".join(
+        [
+            f"emulator: http://127.0.0.1:{ports.emulator}   app: http://127.0.0.1:{ports.app}",
+            f"logs: {STATE_DIR}/emulator.log, {STATE_DIR}/app.log",
+            "try:",
+            f'  curl -s -X POST {invoke} -d \'{{"intent": "remember", "query": "color blue"}}\'',
+            f'  curl -s -X POST {invoke} -d \'{{"intent": "recall", "query": "color"}}\'',
+            f'  curl -s -X POST {invoke} -d \'{{"intent": "history"}}\'',
+            "Ctrl-C stops both.",
+        ]
+    )
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,127 @@
+"""Starting, watching and stopping the two local processes, each by its own PID."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+import httpx
+
+ROOT: Final = Path(__file__).resolve().parent.parent
+STATE_DIR: Final = ROOT / ".local"
+# `chalice` has no `__main__`; this runs its console script with the current interpreter.
+CHALICE: Final = ("-c", "import sys; from chalice.cli import main; sys.exit(main())")
+
+LOCAL_API_KEY: Final = "local-api-key-acme-0001"  # the emulator's default fixtures
+LOCAL_SIGNATURES: Final = "local-signature-acme-0001,local-signature-globex-0002"
+
+
+@dataclass(frozen=True)
+class Ports:
+    emulator: int = 8001
+    app: int = 8000
+
+
+def local_fixtures(ports: Ports) -> Path:
+    """The default fixtures, with the commands pointing at this stack's app port."""
+    fixtures = json.loads((ROOT / "emulator" / "fixtures" / "default.json").read_text())
+    for command in fixtures.get("commands", []):
+        command["url"] = f"http://127.0.0.1:{ports.app}/dailybot"
+    path = STATE_DIR / "fixtures.json"
+    path.write_text(json.dumps(fixtures, indent=2))
+    return path
+
+
+def emulator_command(ports: Ports) -> list[str]:
+    return [
+        "-m", "emulator", "serve",
+        "--host", "127.0.0.1",
+        "--port", str(ports.emulator),
+        "--clock", "real",
+        "--db", str(STATE_DIR / "emulator.db"),
+        "--fixtures", str(local_fixtures(ports)),
+    ]  # fmt: skip
+
+
+# A stage `.chalice/config.json` does not define: its environment (made for deployments)
+# must not override the one this stack builds for its own ports and paths.
+LOCAL_STAGE: Final = "devstack"
+
+
+def app_command(ports: Ports) -> list[str]:
+    return [
+        *CHALICE, "local", "--no-autoreload", "--stage", LOCAL_STAGE,
+        "--host", "127.0.0.1", "--port", str(ports.app),
+    ]  # fmt: skip
+
+
+def app_environment(ports: Ports) -> dict[str, str]:
+    """What `chalice local` needs to talk to the emulator, with a fake AWS around it."""
+    return {
+        "DAILYBOT_API_URL": f"http://127.0.0.1:{ports.emulator}/v1/",
+        "DAILYBOT_API_KEY": LOCAL_API_KEY,
+        "DAILYBOT_SIGNATURES": LOCAL_SIGNATURES,
+        "DAILYBOT_PUBLIC_URL": f"http://127.0.0.1:{ports.app}/dailybot",
+        "IDEMPOTENCY_STORE": f"sqlite:///{STATE_DIR / 'idempotency.sqlite3'}",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_SERVICE_NAME": "dailybot-runtime",
+        "POWERTOOLS_METRICS_NAMESPACE": "DailybotRuntime/local",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_EC2_METADATA_DISABLED": "true",
+        # Log lines reach .local/app.log as they happen, not when a buffer fills.
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
+class Process:
+    """A child process with its output going to a log file under `.local/`."""
+
+    def __init__(self, name: str, args: Sequence[str], env: Mapping[str, str]) -> None:
+        self.name = name
+        self.log_path = STATE_DIR / f"{name}.log"
+        with self.log_path.open("wb") as log:
+            self.popen = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
+                [sys.executable, *args],
+                cwd=ROOT,
+                env={**os.environ, **env},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+
+    def running(self) -> bool:
+        return self.popen.poll() is None
+
+    def stop(self) -> None:
+        if self.running():
+            self.popen.send_signal(signal.SIGTERM)
+            try:
+                self.popen.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait(timeout=10)
+
+
+def wait_ready(process: Process, url: str, timeout: float = 60.0) -> None:
+    """Until `url` answers below 500; raises if the process exits or time runs out."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not process.running():
+            raise RuntimeError(f"{process.name} exited; see {process.log_path}")
+        try:
+            if httpx.get(url, timeout=1.0, trust_env=False).status_code < 500:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"{process.name} not ready after {timeout:.0f} s; see {process.log_path}")

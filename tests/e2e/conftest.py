@@ -1,0 +1,147 @@
+"""The local stack as real processes: the emulator, `chalice local`, and a gateway between them.
+
+The gateway stands where API Gateway stands in AWS. It forwards every delivery to the app and
+can be told to lose the app's answer (answering 500 after the handler ran), which is how a
+real redelivery of an already-handled delivery happens.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import httpx
+import pytest
+
+from devstack.stack import LOCAL_API_KEY, LOCAL_SIGNATURES, Ports, app_command, app_environment
+from tests.emulator.conftest import DEFAULT_FIXTURES, EmulatorProcess, start_emulator
+from tests.runtime.log_audit import audit_logs
+from tests.servers import ServerProcess, free_port, start_server
+
+SECRETS = (LOCAL_API_KEY, *LOCAL_SIGNATURES.split(","))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_secret_in_logs() -> Iterator[object]:
+    yield from audit_logs(SECRETS)
+
+
+@dataclass
+class Gateway:
+    """Forwards POST /dailybot to the app; `lose_next` answers lost for the next N attempts."""
+
+    app_url: str
+    lose_next: int = 0
+    forwarded: list[tuple[bytes, int]] = field(default_factory=list)
+    tokens: set[str] = field(default_factory=set)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def forward(self, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
+        token = json.loads(body).get("exchange_token") if body.startswith(b"{") else None
+        response = httpx.post(
+            f"{self.app_url}/dailybot", content=body, headers=headers, timeout=15, trust_env=False
+        )
+        with self.lock:
+            if token:
+                self.tokens.add(token)
+            self.forwarded.append((body, response.status_code))
+            if self.lose_next:
+                self.lose_next -= 1
+                return 500, b'{"message": "Internal Server Error"}'
+        return response.status_code, response.content
+
+
+def _serve(gateway: Gateway, port: int) -> ThreadingHTTPServer:
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            keep = ("content-type", "x-dailybot-signature")
+            headers = {k: v for k, v in self.headers.items() if k.lower() in keep}
+            status, content = gateway.forward(body, headers)
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(content)))
+            self.end_headers()
+            self.wfile.write(content)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+@dataclass
+class Stack:
+    emulator: EmulatorProcess
+    app: ServerProcess
+    gateway: Gateway
+
+    def invoke(self, intent: str, query: str = "", **extra: Any) -> dict[str, Any]:
+        response = httpx.post(
+            f"{self.emulator.base_url}/_emulator/invoke",
+            json={"intent": intent, "query": query, **extra},
+            timeout=30,
+            trust_env=False,
+        )
+        response.raise_for_status()
+        return dict(response.json())
+
+    def control(self, method: str, path: str, **body: Any) -> Any:
+        response = httpx.request(
+            method,
+            f"{self.emulator.base_url}/_emulator/{path}",
+            json=body or None,
+            timeout=30,
+            trust_env=False,
+        )
+        response.raise_for_status()
+        return response.json()
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    tmp = tmp_path_factory.mktemp("e2e")
+    gateway_port, app_port = free_port(), free_port()
+    fixtures = json.loads(DEFAULT_FIXTURES.read_text())
+    for command in fixtures["commands"]:
+        command["url"] = f"http://127.0.0.1:{gateway_port}/dailybot"
+    fixtures_path = tmp / "fixtures.json"
+    fixtures_path.write_text(json.dumps(fixtures))
+    emulator = start_emulator(tmp, fixtures=fixtures_path, clock="virtual")
+    emulator_port = int(emulator.base_url.rsplit(":", 1)[1])
+    ports = Ports(emulator=emulator_port, app=app_port)
+    env = {
+        **app_environment(ports),
+        "IDEMPOTENCY_STORE": f"sqlite:///{tmp / 'idempotency.sqlite3'}",
+        "POWERTOOLS_LOG_LEVEL": "INFO",
+    }
+    try:
+        app = start_server(
+            "chalice-local",
+            app_command(ports),
+            port=app_port,
+            ready_path="/health",
+            log_dir=tmp,
+            env=env,
+            timeout=60,
+        )
+    except BaseException:
+        emulator.stop()
+        raise
+    gateway = Gateway(app.base_url)
+    server = _serve(gateway, gateway_port)
+    try:
+        yield Stack(emulator, app, gateway)
+    finally:
+        server.shutdown()
+        app.stop()
+        emulator.stop()
+        log = app.log()
+        for secret in (*SECRETS, *gateway.tokens):
+            assert secret not in log, "a secret reached the app's log"

@@ -1,0 +1,197 @@
+"""The cold-start hook: once per container per period, never failing the delivery."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from chalicelib.dailybot.deadline import Deadline
+from chalicelib.observability import metrics
+from chalicelib.runtime.declarations import EventDeclaration, ScheduleDeclaration
+from chalicelib.runtime.reconcile import (
+    ERROR_METRIC,
+    ColdStartReconciler,
+    DeclarationSource,
+    build_hook,
+    count_reconcile_error,
+)
+from chalicelib.runtime.registry import CommandRegistry
+from chalicelib.settings import Settings
+from tests.reconcile.conftest import ACME, NAMESPACE, Platform, new_lock
+
+PERIOD = 600.0
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def declaring_registry() -> CommandRegistry:
+    commands = CommandRegistry()
+
+    @commands.scheduled("daily-digest", schedule=ScheduleDeclaration("daily-digest", "0 9 * * 1-5"))
+    def digest(ctx: object) -> str:
+        return "digest"
+
+    @commands.event("kudos.posted")
+    def kudos(ctx: object) -> None:
+        return None
+
+    return commands
+
+
+class Hook:
+    """A `ColdStartReconciler` on the emulator, with its clock and error count exposed."""
+
+    def __init__(
+        self, platform: Platform, lock_path: Path, declarations: DeclarationSource | None = None
+    ) -> None:
+        self.platform = platform
+        self.clock = FakeClock()
+        self.errors = 0
+        settings = Settings(
+            api_url=platform.api_url,
+            registry_namespace=NAMESPACE,
+            reconcile_period_seconds=PERIOD,
+            public_url="http://127.0.0.1:8999/dailybot",
+        )
+        self.reconciler = ColdStartReconciler(
+            settings,
+            platform.client,
+            declarations or declaring_registry(),
+            new_lock(lock_path),
+            self.clock,
+            count_error=self.count,
+        )
+
+    def count(self) -> None:
+        self.errors += 1
+
+    def deliver(self) -> None:
+        """What the intake does for one verified delivery."""
+        self.reconciler(
+            organization_uuid=ACME, tokens=self.platform.tokens(), deadline=Deadline.after(3.0)
+        )
+
+
+@pytest.fixture
+def hook(platform: Platform, lock_store_path: Path) -> Hook:
+    return Hook(platform, lock_store_path)
+
+
+def test_the_first_delivery_registers_and_later_ones_in_the_period_cost_nothing(
+    hook: Hook,
+) -> None:
+    hook.deliver()
+    assert len(hook.platform.schedules_named("daily-digest")) == 1
+    assert len(hook.platform.hooks()) == 1
+    hook.platform.transport.clear()
+
+    hook.clock.now += PERIOD - 1
+    hook.deliver()
+
+    assert hook.platform.transport.sent == []
+
+
+def test_after_the_period_a_delivery_costs_one_storage_read(hook: Hook) -> None:
+    hook.deliver()
+    hook.platform.transport.clear()
+
+    hook.clock.now += PERIOD
+    hook.deliver()
+
+    assert [(r.path, r.storage_op) for r in hook.platform.transport.sent] == [
+        ("/v1/platform/storage/", "get")
+    ]
+    assert len(hook.platform.schedules_named("daily-digest")) == 1
+
+
+def test_a_platform_failure_is_logged_counted_and_tried_again_later(
+    hook: Hook, caplog: pytest.LogCaptureFixture
+) -> None:
+    with hook.platform.control() as control:
+        control.post(
+            "/_emulator/faults",
+            json={"path": "/v1/platform/storage/", "status": 503, "times": 100},
+        ).raise_for_status()
+        with caplog.at_level(logging.ERROR, logger="chalicelib.runtime.reconcile"):
+            hook.deliver()  # does not raise: the delivery goes on
+        hook.platform.transport.clear()
+        hook.clock.now += 30
+        hook.deliver()  # too soon to hammer a failing platform again
+        assert hook.platform.transport.sent == []
+        control.delete("/_emulator/faults").raise_for_status()
+
+    hook.clock.now += 31
+    hook.deliver()
+
+    assert hook.errors == 1
+    assert "self-registration failed" in caplog.text
+    assert len(hook.platform.schedules_named("daily-digest")) == 1
+
+
+def test_losing_the_lock_to_another_container_is_not_counted_as_done(
+    hook: Hook, lock_store_path: Path
+) -> None:
+    other = new_lock(lock_store_path)
+    assert other.acquire(f"reconcile:{NAMESPACE}:registration")
+
+    hook.deliver()
+    assert hook.platform.schedules_named("daily-digest") == []
+    other.release(f"reconcile:{NAMESPACE}:registration")
+    hook.deliver()  # the very next delivery looks again
+
+    assert hook.errors == 0
+    assert len(hook.platform.schedules_named("daily-digest")) == 1
+
+
+def test_build_hook_takes_its_lock_from_the_idempotency_store_setting(
+    platform: Platform, tmp_path: Path
+) -> None:
+    settings = Settings(
+        api_url=platform.api_url,
+        registry_namespace=NAMESPACE,
+        idempotency_store=f"sqlite:///{tmp_path / 'store.sqlite3'}",
+    )
+
+    built = build_hook(settings=settings, client=platform.client, registry=declaring_registry())
+    built(organization_uuid=ACME, tokens=platform.tokens(), deadline=Deadline.after(3.0))
+
+    assert isinstance(built, ColdStartReconciler)
+    assert NAMESPACE in repr(built)
+    assert len(platform.schedules_named("daily-digest")) == 1
+
+
+def test_a_bad_declaration_is_a_counted_failure_too(
+    platform: Platform, lock_store_path: Path
+) -> None:
+    hook = Hook(platform, lock_store_path, _TwiceDeclared())
+
+    hook.deliver()
+
+    assert hook.errors == 1
+    assert platform.transport.sent == []
+
+
+class _TwiceDeclared:
+    def declared_schedules(self) -> list[ScheduleDeclaration]:
+        digest = ScheduleDeclaration("daily-digest", "0 9 * * 1-5")
+        return [digest, replace(digest, cron="0 10 * * *")]
+
+    def declared_events(self) -> list[EventDeclaration]:
+        return []
+
+
+def test_the_default_error_count_is_the_reconcile_errors_metric() -> None:
+    try:
+        count_reconcile_error()
+        assert ERROR_METRIC in metrics.metric_set
+    finally:
+        metrics.clear_metrics()

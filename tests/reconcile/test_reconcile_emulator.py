@@ -1,0 +1,338 @@
+"""The reconcile engine against the emulator over HTTP: what it writes, and when it does not."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from chalicelib.dailybot.errors import NotFound, ServerError
+from chalicelib.dailybot.models import ScheduleSpec
+from chalicelib.runtime.declarations import EventDeclaration, ScheduleDeclaration
+from chalicelib.runtime.reconcile import Reconciler, ReconcileStatus
+from chalicelib.runtime.reconcile_lock import ReconcileLockUnavailable
+from chalicelib.runtime.registration_plan import DesiredRegistration, Outcome
+from tests.reconcile.conftest import (
+    NAMESPACE,
+    CountingTransport,
+    Platform,
+    counted_client,
+    new_lock,
+)
+
+DIGEST = ScheduleDeclaration(name="daily-digest", cron="0 9 * * 1-5")
+KUDOS = EventDeclaration("kudos.posted")
+PUBLIC_URL = "http://127.0.0.1:8999/dailybot"
+
+
+@dataclass
+class Declarations:
+    """A registry's declarations, editable between reconciles like a redeploy would."""
+
+    schedules: list[ScheduleDeclaration] = field(default_factory=lambda: [DIGEST])
+    events: list[EventDeclaration] = field(default_factory=lambda: [KUDOS])
+
+    def desired(self, url: str | None = PUBLIC_URL) -> DesiredRegistration:
+        return DesiredRegistration.from_declarations(self.schedules, self.events, url)
+
+
+def reconciler(platform: Platform, lock_path: Path | None = None) -> Reconciler:
+    lock = new_lock(lock_path) if lock_path else None
+    return Reconciler(platform.client, namespace=NAMESPACE, lock=lock)
+
+
+def test_first_reconcile_registers_the_schedule_and_the_hook_once(platform: Platform) -> None:
+    result = reconciler(platform).reconcile(Declarations().desired(), platform.tokens())
+
+    assert result.status is ReconcileStatus.APPLIED
+    assert result.plan.counts()[Outcome.CREATED] == 2
+    (row,) = platform.schedules_named("daily-digest")
+    assert row["uuid"] == result.uuids["daily-digest"]
+    schedule = platform.client.get_schedule(row["uuid"], exchange_token=platform.tokens().token())
+    assert (schedule.cron, schedule.timezone_type, schedule.callback_url) == (
+        "0 9 * * 1-5",
+        "organization_timezone",
+        PUBLIC_URL,
+    )
+    (hook,) = platform.hooks()
+    assert hook["subscriptions"] == '["kudos.posted"]'
+    assert str(hook["uuid"]) == result.hook_uuid
+    # The schedule create, the hook and one final state write: nothing else.
+    writes = [(r.method, r.path, r.storage_op) for r in platform.transport.writes()]
+    assert writes == [
+        ("POST", "/v1/platform/scheduling/", None),
+        ("POST", "/v1/platform/storage/", "set"),
+        ("POST", "/v1/platform/event-subscription/", None),
+        ("POST", "/v1/platform/storage/", "set"),
+    ]
+
+
+def test_a_second_reconcile_is_one_storage_read_and_no_write(platform: Platform) -> None:
+    engine = reconciler(platform)
+    engine.reconcile(Declarations().desired(), platform.tokens())
+    platform.transport.clear()
+
+    result = engine.reconcile(Declarations().desired(), platform.tokens())
+
+    assert result.status is ReconcileStatus.UP_TO_DATE
+    assert [(r.method, r.path, r.storage_op) for r in platform.transport.sent] == [
+        ("POST", "/v1/platform/storage/", "get")
+    ]
+    assert len(platform.schedules_named("daily-digest")) == 1
+
+
+def test_changing_the_cron_updates_the_same_schedule(platform: Platform) -> None:
+    declared = Declarations()
+    engine = reconciler(platform)
+    first = engine.reconcile(declared.desired(), platform.tokens())
+    declared.schedules = [ScheduleDeclaration(name="daily-digest", cron="30 10 * * 1-5")]
+    platform.transport.clear()
+
+    second = engine.reconcile(declared.desired(), platform.tokens())
+
+    (row,) = platform.schedules_named("daily-digest")
+    assert row["uuid"] == first.uuids["daily-digest"] == second.uuids["daily-digest"]
+    assert row["cron"] == "30 10 * * 1-5"
+    (put,) = [r for r in platform.transport.sent if r.method == "PUT"]
+    assert put.body == {"cron": "30 10 * * 1-5"}
+    assert not any(r.path.endswith("/event-subscription/") for r in platform.transport.sent)
+
+
+def test_removing_the_declarations_deletes_the_schedule_and_the_hook(platform: Platform) -> None:
+    declared = Declarations()
+    engine = reconciler(platform)
+    first = engine.reconcile(declared.desired(), platform.tokens())
+    declared.schedules, declared.events = [], []
+
+    result = engine.reconcile(declared.desired(), platform.tokens())
+
+    assert result.plan.counts()[Outcome.DELETED] == 2
+    assert platform.schedules_named("daily-digest") == []
+    assert platform.hooks() == []
+    with pytest.raises(NotFound):
+        platform.client.get_schedule(
+            first.uuids["daily-digest"], exchange_token=platform.tokens().token()
+        )
+    assert engine.read_state().schedules == {}
+
+
+def test_new_events_reregister_the_same_hook(platform: Platform) -> None:
+    declared = Declarations()
+    engine = reconciler(platform)
+    first = engine.reconcile(declared.desired(), platform.tokens())
+    declared.events = [KUDOS, EventDeclaration("forms.response.created", ("form-1",))]
+
+    result = engine.reconcile(declared.desired(), platform.tokens())
+
+    assert result.plan.hook is not None
+    assert result.plan.hook.outcome is Outcome.UPDATED
+    (hook,) = platform.hooks()
+    assert hook["subscriptions"] == '["forms.response.created", "kudos.posted"]'
+    # One declaration wants every object, so the hook is not narrowed.
+    assert hook["subscribed_objects"] == "[]"
+    assert result.hook_uuid == first.hook_uuid
+
+
+def test_a_schedule_deleted_behind_our_back_is_repaired_by_a_verifying_reconcile(
+    platform: Platform,
+) -> None:
+    engine = reconciler(platform)
+    first = engine.reconcile(Declarations().desired(), platform.tokens())
+    lost = first.uuids["daily-digest"]
+    platform.client.delete_schedule(lost, exchange_token=platform.tokens().token())
+
+    # The cold-start path trusts its fingerprints: one read, and it does not notice.
+    cheap = engine.reconcile(Declarations().desired(), platform.tokens())
+    verified = engine.reconcile(Declarations().desired(), platform.tokens(), verify=True)
+
+    assert cheap.status is ReconcileStatus.UP_TO_DATE
+    assert verified.status is ReconcileStatus.APPLIED
+    (step,) = verified.plan.schedules
+    assert step.outcome is Outcome.CREATED
+    assert "404" in step.reason
+    (row,) = platform.schedules_named("daily-digest")
+    assert row["uuid"] == verified.uuids["daily-digest"] != lost
+    again = engine.reconcile(Declarations().desired(), platform.tokens(), verify=True)
+    assert again.status is ReconcileStatus.UP_TO_DATE
+
+
+def test_an_edit_made_on_dailybot_is_put_back_by_a_verifying_reconcile(
+    platform: Platform,
+) -> None:
+    engine = reconciler(platform)
+    first = engine.reconcile(Declarations().desired(), platform.tokens())
+    uuid = first.uuids["daily-digest"]
+    platform.client.update_schedule(
+        uuid, {"cron": "0 12 * * *"}, exchange_token=platform.tokens().token()
+    )
+
+    result = engine.reconcile(Declarations().desired(), platform.tokens(), verify=True)
+
+    assert [step.outcome for step in result.plan.schedules] == [Outcome.UPDATED]
+    assert platform.schedules_named("daily-digest")[0]["cron"] == "0 9 * * 1-5"
+    assert result.uuids["daily-digest"] == uuid
+
+
+def test_an_update_answered_404_creates_the_schedule_again(platform: Platform) -> None:
+    declared = Declarations()
+    engine = reconciler(platform)
+    first = engine.reconcile(declared.desired(), platform.tokens())
+    platform.client.delete_schedule(
+        first.uuids["daily-digest"], exchange_token=platform.tokens().token()
+    )
+    declared.schedules = [ScheduleDeclaration(name="daily-digest", cron="0 8 * * 1-5")]
+
+    result = engine.reconcile(declared.desired(), platform.tokens())
+
+    (row,) = platform.schedules_named("daily-digest")
+    assert row["cron"] == "0 8 * * 1-5"
+    assert row["uuid"] == result.uuids["daily-digest"] != first.uuids["daily-digest"]
+    assert engine.read_state().schedules["daily-digest"].uuid == row["uuid"]
+
+
+def test_schedules_created_at_run_time_are_never_touched(platform: Platform) -> None:
+    token = platform.tokens().token()
+    reminder = platform.client.create_schedule(
+        ScheduleSpec(name="standup-reminder", cron="0 10 * * *", is_owned_by_user=True),
+        exchange_token=token,
+    )
+    declared = Declarations()
+    engine = reconciler(platform)
+    engine.reconcile(declared.desired(), platform.tokens())
+    declared.schedules, declared.events = [], []
+
+    result = engine.reconcile(declared.desired(), platform.tokens(), verify=True)
+
+    assert [step.name for step in result.plan.schedules] == ["daily-digest"]
+    assert platform.client.get_schedule(reminder, exchange_token=token).name == "standup-reminder"
+
+
+def test_an_interrupted_reconcile_keeps_what_it_created(platform: Platform) -> None:
+    engine = reconciler(platform)
+    with platform.control() as control:
+        control.post(
+            "/_emulator/faults",
+            json={"path": "/v1/platform/event-subscription/", "status": 500, "times": 10},
+        ).raise_for_status()
+        with pytest.raises(ServerError):
+            engine.reconcile(Declarations().desired(), platform.tokens())
+        control.delete("/_emulator/faults").raise_for_status()
+
+    interrupted = engine.read_state()
+    result = engine.reconcile(Declarations().desired(), platform.tokens())
+
+    assert interrupted.desired_fingerprint is None  # not settled: the next run plans again
+    assert [step.outcome for step in result.plan.schedules] == [Outcome.UNCHANGED]
+    assert result.plan.hook is not None
+    assert result.plan.hook.outcome is Outcome.CREATED
+    assert len(platform.schedules_named("daily-digest")) == 1
+    assert len(platform.hooks()) == 1
+
+
+def test_two_concurrent_reconciles_leave_one_schedule(
+    platform: Platform, lock_store_path: Path
+) -> None:
+    # Each "container" has its own client and lock layer; they share the store and the platform.
+    # Slow creates keep the winner inside the lock while the other one arrives.
+    start = threading.Barrier(2)
+    results = []
+    errors: list[BaseException] = []
+
+    def container() -> None:
+        transport = CountingTransport(delays={"POST /v1/platform/scheduling/": 0.5})
+        with counted_client(platform.api_url, transport) as client:
+            engine = Reconciler(client, namespace=NAMESPACE, lock=new_lock(lock_store_path))
+            tokens = Platform(platform.emulator, client, transport).tokens()
+            start.wait()
+            try:
+                results.append(engine.reconcile(Declarations().desired(), tokens))
+            except BaseException as exc:  # reported below, in the test thread
+                errors.append(exc)
+
+    threads = [threading.Thread(target=container) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert errors == []
+    assert sorted(r.status for r in results) == sorted(
+        [ReconcileStatus.APPLIED, ReconcileStatus.BUSY]
+    )
+    assert len(platform.schedules_named("daily-digest")) == 1
+    assert len(platform.hooks()) == 1
+
+
+def test_the_lock_holder_rereads_the_state_before_writing(
+    platform: Platform, lock_store_path: Path
+) -> None:
+    # Both read an empty state; the first finishes before the second takes the lock.
+    first, second = reconciler(platform, lock_store_path), reconciler(platform, lock_store_path)
+    desired = Declarations().desired()
+    stale_state = second.read_state()
+    first.reconcile(desired, platform.tokens())
+
+    class StaleOnce(Reconciler):
+        reads = 0
+
+        def read_state(self, *, deadline=None):  # type: ignore[no-untyped-def]
+            StaleOnce.reads += 1
+            return stale_state if StaleOnce.reads == 1 else super().read_state(deadline=deadline)
+
+    late = StaleOnce(platform.client, namespace=NAMESPACE, lock=new_lock(lock_store_path))
+    result = late.reconcile(desired, platform.tokens())
+
+    assert result.status is ReconcileStatus.UP_TO_DATE
+    assert len(platform.schedules_named("daily-digest")) == 1
+
+
+def test_a_change_of_ownership_recreates_the_schedule(platform: Platform) -> None:
+    declared = Declarations()
+    engine = reconciler(platform)
+    first = engine.reconcile(declared.desired(), platform.tokens())
+    declared.schedules = [
+        ScheduleDeclaration(name="daily-digest", cron="0 9 * * 1-5", is_owned_by_user=True)
+    ]
+
+    result = engine.reconcile(declared.desired(), platform.tokens())
+
+    (row,) = platform.schedules_named("daily-digest")
+    assert row["is_owned_by_user"] == 1
+    assert row["uuid"] == result.uuids["daily-digest"] != first.uuids["daily-digest"]
+
+
+def test_deleting_a_schedule_that_is_already_gone_is_fine(platform: Platform) -> None:
+    declared = Declarations()
+    engine = reconciler(platform)
+    first = engine.reconcile(declared.desired(), platform.tokens())
+    platform.client.delete_schedule(
+        first.uuids["daily-digest"], exchange_token=platform.tokens().token()
+    )
+    declared.schedules = []
+
+    result = engine.reconcile(declared.desired(), platform.tokens())
+
+    assert result.status is ReconcileStatus.APPLIED
+    assert engine.read_state().schedules == {}
+
+
+class UnreleasableLock:
+    def acquire(self, name: str) -> bool:
+        return True
+
+    def release(self, name: str) -> None:
+        raise ReconcileLockUnavailable("store gone")
+
+
+def test_a_lock_that_cannot_be_released_does_not_undo_the_work(
+    platform: Platform, caplog: pytest.LogCaptureFixture
+) -> None:
+    engine = Reconciler(platform.client, namespace=NAMESPACE, lock=UnreleasableLock())
+
+    result = engine.reconcile(Declarations().desired(), platform.tokens())
+
+    assert result.status is ReconcileStatus.APPLIED
+    assert "could not release the reconcile lock" in caplog.text
+    assert NAMESPACE in repr(engine)

@@ -1,0 +1,86 @@
+"""The handler's context facades, each against the fake platform."""
+
+from __future__ import annotations
+
+from chalicelib.dailybot.deadline import Deadline
+from chalicelib.dailybot.models import MessageButton, OutgoingMessage, ScheduleSpec
+from chalicelib.redaction import Secret
+from chalicelib.runtime.composition import Runtime
+from chalicelib.runtime.context import DeliveryContext
+from chalicelib.runtime.delivery import parse_delivery
+from chalicelib.settings import DeliveryFields
+from tests.runtime.conftest import RuntimeFactory
+from tests.runtime.deliveries import encode, invocation, sample
+from tests.runtime.fake_platform import DELIVERED_TOKEN, FakePlatform
+
+
+def context_for(
+    runtime: Runtime, body: dict[str, object], namespace: str | None = None
+) -> DeliveryContext:
+    delivery = parse_delivery(encode(body), DeliveryFields(), max_bytes=1 << 20)
+    tokens = runtime.broker.session(
+        delivery.organization_uuid, delivery.user_uuid, delivered=delivery.exchange_token
+    )
+    return DeliveryContext.build(
+        delivery, client=runtime.client, tokens=tokens, deadline=Deadline.after(5),
+        storage_namespace=namespace,
+    )  # fmt: skip
+
+
+def test_the_context_describes_the_delivery(runtime: Runtime) -> None:
+    ctx = context_for(runtime, invocation("remember", "  color   deep blue "))
+
+    assert (ctx.kind, ctx.intent, ctx.text, ctx.words) == (
+        "command", "remember", "color   deep blue", ("color", "deep", "blue"),
+    )  # fmt: skip
+    assert (ctx.user.uuid, ctx.user.full_name) == (
+        "aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa", "Jane Doe",
+    )  # fmt: skip
+    assert ctx.organization.uuid == "11111111-1111-4111-8111-111111111111"
+    assert ctx.event is None
+    assert ctx.scheduled is None
+    assert ctx.delivery.exchange_token == Secret(DELIVERED_TOKEN)
+    assert DELIVERED_TOKEN not in repr(ctx.delivery)
+
+
+def test_event_and_scheduled_parts(runtime: Runtime) -> None:
+    event = context_for(runtime, sample("event_kudos_posted"))
+    scheduled = context_for(runtime, sample("scheduled_standup_reminder"))
+
+    assert event.event is not None
+    assert (event.event.name, event.event.hook_uuid) == ("kudos.posted", "7")
+    assert event.user.uuid is None
+    assert scheduled.scheduled is not None
+    assert (scheduled.scheduled.uuid, scheduled.scheduled.name) == ("sched-1", "standup-reminder")
+
+
+def test_schedules_events_and_messages(runtime: Runtime, platform: FakePlatform) -> None:
+    ctx = context_for(runtime, invocation("x"))
+
+    uuid = ctx.schedules.create(ScheduleSpec(name="n", cron="0 9 * * *"))
+    assert ctx.schedules.get(uuid).cron == "0 9 * * *"
+    assert ctx.schedules.update(uuid, {"cron": "0 10 * * *"}).cron == "0 10 * * *"
+    ctx.schedules.delete(uuid)
+    assert platform.schedules == {}
+    assert ctx.events.subscribe(["kudos.posted"], subscribed_objects=["t"]) == "7"
+    ctx.events.unsubscribe()
+    assert platform.hooks == []
+    ctx.messages.send(OutgoingMessage("hi", buttons=(MessageButton("a", "b"),)))
+    assert platform.messages[0]["message"] == "hi"
+    assert ctx.activity.recent() == []
+
+
+def test_namespaced_storage_needs_no_token(
+    make_runtime: RuntimeFactory, platform: FakePlatform
+) -> None:
+    runtime = make_runtime()
+    body = invocation("x")
+    del body["exchange_token"]
+    ctx = context_for(runtime, body, namespace="team")
+
+    ctx.storage.set("a", 1)
+    assert ctx.storage.get("a") == 1
+    ctx.storage.delete("a")
+
+    assert platform.storage["team"] == {}
+    assert {c.token for c in platform.calls} == {None}

@@ -1,0 +1,192 @@
+"""The idempotency stores: SQLite semantics, and both stores under two concurrent processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    IdempotencyItemAlreadyExistsError,
+    IdempotencyItemNotFoundError,
+)
+from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
+
+from chalicelib.runtime.ledger import DeliveryInProgress, DeliveryLedger, open_store
+from chalicelib.runtime.replies import in_progress_reply
+from chalicelib.runtime.sqlite_store import SQLitePersistenceLayer, database_path
+from chalicelib.settings import SettingsError
+from tests.runtime.conftest import runtime_env
+from tests.runtime.deliveries import invocation
+from tests.servers import ROOT, free_port
+
+IN_PROGRESS = in_progress_reply().message
+
+
+def _record(key: str, status: str, *, expiry: float, lock_ms: float | None = None) -> DataRecord:
+    return DataRecord(
+        idempotency_key=key,
+        status=status,
+        expiry_timestamp=int(expiry),
+        in_progress_expiry_timestamp=None if lock_ms is None else int(lock_ms),
+    )
+
+
+def test_sqlite_claims_only_absent_expired_or_abandoned_records(tmp_path: Path) -> None:
+    store = SQLitePersistenceLayer(tmp_path / "nested" / "store.sqlite3")
+    now = time.time()
+    store._put_record(_record("k", "INPROGRESS", expiry=now + 60, lock_ms=(now + 30) * 1000))
+
+    with pytest.raises(IdempotencyItemAlreadyExistsError) as taken:
+        store._put_record(_record("k", "INPROGRESS", expiry=now + 60))
+    assert taken.value.old_data_record is not None
+    assert taken.value.old_data_record.status == "INPROGRESS"
+
+    # The lock of a crashed run expires: the next claim wins.
+    store._put_record(_record("abandoned", "INPROGRESS", expiry=now + 60, lock_ms=now * 1000 - 1))
+    store._put_record(_record("abandoned", "INPROGRESS", expiry=now + 60))
+    # A completed record past its window is claimable again.
+    store._put_record(_record("old", "COMPLETED", expiry=now - 5))
+    store._put_record(_record("old", "INPROGRESS", expiry=now + 60))
+    assert store._get_record("old").status == "INPROGRESS"
+
+    store._update_record(
+        DataRecord("k", status="COMPLETED", expiry_timestamp=int(now + 60), response_data='{"a":1}')
+    )
+    assert store._get_record("k").response_json_as_dict() == {"a": 1}
+    store._delete_record(DataRecord("k"))
+    with pytest.raises(IdempotencyItemNotFoundError):
+        store._get_record("k")
+    store.close()
+    store.close()
+
+
+def test_a_crashed_run_can_be_retried_after_the_lock_expires(tmp_path: Path) -> None:
+    store = SQLitePersistenceLayer(tmp_path / "store.sqlite3")
+    ledger = DeliveryLedger(store, lock_seconds=1, window_seconds=60)
+    runs: list[int] = []
+
+    def crash() -> dict[str, Any]:
+        runs.append(1)
+        raise SystemExit  # the process dies mid-run: Powertools cannot clear the lock
+
+    with pytest.raises(SystemExit):
+        ledger.run_once("delivery-1", crash)
+    with pytest.raises(DeliveryInProgress):
+        ledger.run_once("delivery-1", lambda: {"body": {}})
+    time.sleep(1.1)
+
+    outcome = ledger.run_once("delivery-1", lambda: {"body": {"message": "retried"}})
+
+    assert outcome.ran
+    assert outcome.reply == {"body": {"message": "retried"}}
+
+
+def test_store_urls(tmp_path: Path) -> None:
+    assert database_path("sqlite:///.local/x.sqlite3") == Path(".local/x.sqlite3")
+    assert database_path("sqlite:////abs/x.sqlite3") == Path("/abs/x.sqlite3")
+    assert isinstance(open_store(f"sqlite:///{tmp_path}/s.db"), SQLitePersistenceLayer)
+    with pytest.raises(ValueError, match="sqlite"):
+        database_path("sqlite:///")
+    for bad in ("redis://x", "dynamodb://", "", "/tmp/x.db"):
+        with pytest.raises(SettingsError, match="IDEMPOTENCY_STORE"):
+            open_store(bad)
+
+
+def _deliver_concurrently(
+    tmp_path: Path, env: dict[str, str], processes: int = 2
+) -> tuple[list[dict[str, Any]], list[str]]:
+    body = json.dumps(invocation("once", "together"))
+    marker, go = tmp_path / "ran.txt", tmp_path / "go"
+    children = [
+        subprocess.Popen(
+            [sys.executable, "-m", "tests.runtime.concurrent_delivery", body, str(marker), str(go)],
+            cwd=ROOT,
+            env={**_base_env(), **env},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        for _ in range(processes)
+    ]
+    deadline = time.monotonic() + 30
+    while len(list(tmp_path.glob("ready-*"))) < processes and time.monotonic() < deadline:
+        time.sleep(0.01)
+    go.touch()
+    replies = []
+    for child in children:
+        out, _ = child.communicate(timeout=60)
+        lines = [line for line in out.decode().splitlines() if line.startswith('{"status"')]
+        assert lines, out.decode()
+        replies.append(json.loads(lines[-1]))
+    return replies, marker.read_text().split()
+
+
+def _base_env() -> dict[str, str]:
+    return {**os.environ}
+
+
+def test_two_processes_sqlite_run_the_handler_once(tmp_path: Path) -> None:
+    replies, runs = _deliver_concurrently(tmp_path, runtime_env(tmp_path))
+
+    assert len(runs) == 1
+    messages = {reply["body"]["message"] for reply in replies}
+    assert messages == {f"ran in {runs[0]}", IN_PROGRESS}
+
+
+@pytest.fixture(scope="module")
+def dynamodb_endpoint() -> Iterator[str]:
+    from moto.server import ThreadedMotoServer
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+
+
+def _create_table(endpoint: str, name: str) -> None:
+    import boto3
+
+    boto3.client("dynamodb", endpoint_url=endpoint, region_name="us-east-1").create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+
+
+def test_two_processes_dynamodb_run_the_handler_once(
+    tmp_path: Path, dynamodb_endpoint: str
+) -> None:
+    _create_table(dynamodb_endpoint, "deliveries-concurrent")
+    env = {
+        **runtime_env(tmp_path),
+        "IDEMPOTENCY_STORE": "dynamodb://deliveries-concurrent",
+        "IDEMPOTENCY_DYNAMODB_ENDPOINT": dynamodb_endpoint,
+    }
+
+    replies, runs = _deliver_concurrently(tmp_path, env)
+
+    assert len(runs) == 1
+    messages = {reply["body"]["message"] for reply in replies}
+    assert messages == {f"ran in {runs[0]}", IN_PROGRESS}
+
+
+def test_dynamodb_duplicate_gets_the_stored_reply(
+    tmp_path: Path, dynamodb_endpoint: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _create_table(dynamodb_endpoint, "deliveries-replay")
+    store = open_store("dynamodb://deliveries-replay", dynamodb_endpoint=dynamodb_endpoint)
+    ledger = DeliveryLedger(store, lock_seconds=30, window_seconds=60)
+
+    first = ledger.run_once("delivery-x", lambda: {"body": {"message": "first"}})
+    second = ledger.run_once("delivery-x", lambda: {"body": {"message": "second"}})
+
+    assert (first.ran, second.ran) == (True, False)
+    assert second.reply == {"body": {"message": "first"}}

@@ -1,0 +1,464 @@
+"""Every intake outcome through the Chalice app: refusals, duplicates, failures, hooks."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from typing import Any
+
+import pytest
+from chalice.test import Client
+
+from app import app
+from chalicelib.dailybot.deadline import Deadline
+from chalicelib.dailybot.tokens import TokenSession
+from chalicelib.runtime.composition import container
+from chalicelib.runtime.context import DeliveryContext
+from chalicelib.runtime.registry import CommandRegistry
+from chalicelib.runtime.replies import Button, Reply
+from chalicelib.runtime.wire import IncomingRequest
+from tests.runtime.conftest import Poster, RuntimeFactory
+from tests.runtime.deliveries import (
+    ROTATED_SIGNATURE,
+    SIGNATURE,
+    encode,
+    headers,
+    invocation,
+    now_iso,
+    sample,
+)
+from tests.runtime.fake_platform import DELIVERED_TOKEN, FakePlatform
+
+# -- 1. signature ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("signature", [None, "", "wrong-signature", SIGNATURE + "x"])
+def test_a_missing_or_wrong_signature_is_refused_and_nothing_else_happens(
+    deliver: Poster, platform: FakePlatform, signature: str | None, capsys: Any
+) -> None:
+    response = deliver(invocation("remember", "color blue"), signature=signature)
+
+    assert response.status_code == 401
+    assert response.json_body["code"] == "invalid_signature"
+    assert platform.calls == []
+    out = capsys.readouterr().out
+    assert "color blue" not in out
+    assert "wrong-signature" not in out
+
+
+def test_a_rotated_signature_is_accepted(deliver: Poster) -> None:
+    response = deliver(invocation("recall", "color"), signature=ROTATED_SIGNATURE)
+
+    assert response.status_code == 200
+
+
+# -- 2. parse and validate ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "code", "names"),
+    [
+        (b"not json", 400, "invalid_json", ""),
+        (b"\xff\xfe", 400, "invalid_json", ""),
+        (b"[1, 2]", 400, "invalid_body", ""),
+        (encode({"intent": "remember"}), 400, "missing_field", "event_timestamp"),
+        (encode({**invocation("remember"), "intent": ""}), 400, "missing_field", "intent"),
+        (encode({**invocation("remember"), "user_uuid": 5}), 400, "invalid_field", "user_uuid"),
+        (
+            encode({**invocation("remember"), "event_timestamp": "noon"}),
+            400,
+            "invalid_field",
+            "event_timestamp",
+        ),
+        (
+            encode({**invocation("remember"), "event_timestamp": True}),
+            400,
+            "invalid_field",
+            "event_timestamp",
+        ),
+        (
+            encode({**invocation("remember"), "user_context": "x"}),
+            400,
+            "invalid_field",
+            "user_context",
+        ),
+        (
+            encode(sample("event_kudos_posted", event=None, organization_uuid=None)),
+            400,
+            "missing_field",
+            "organization_uuid",
+        ),
+        (
+            encode(sample("scheduled_standup_reminder", scheduled_execution={"uuid": "s"})),
+            400,
+            "missing_field",
+            "scheduled_execution.'name'",
+        ),
+    ],
+)
+def test_a_bad_body_gets_a_clear_4xx(
+    deliver: Poster, platform: FakePlatform, body: bytes, status: int, code: str, names: str
+) -> None:
+    response = deliver(body)
+
+    assert response.status_code == status
+    assert response.json_body["code"] == code
+    assert names.replace("'", "") in response.json_body["message"].replace("'", "")
+    assert platform.calls == []
+
+
+def test_a_body_over_the_limit_is_refused(deliver: Poster) -> None:
+    body = invocation("remember", "big " + "x" * (256 * 1024))
+
+    response = deliver(body)
+
+    assert response.status_code == 413
+    assert response.json_body["code"] == "body_too_large"
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded"])
+def test_any_content_type_reaches_the_intake(deliver: Poster, content_type: str) -> None:
+    response = deliver(invocation("recall", "color"), content_type=content_type)
+
+    assert response.status_code == 200
+
+
+# -- 3. freshness ---------------------------------------------------------------------------
+
+
+def test_a_stale_delivery_is_refused(deliver: Poster, platform: FakePlatform) -> None:
+    response = deliver(invocation("recall", "color", event_timestamp=now_iso(-301)))
+
+    assert response.status_code == 400
+    assert response.json_body["code"] == "stale_delivery"
+    assert platform.calls == []
+
+
+def test_a_delivery_far_in_the_future_is_refused(deliver: Poster) -> None:
+    response = deliver(invocation("recall", "color", event_timestamp=now_iso(+301)))
+
+    assert response.status_code == 400
+    assert response.json_body["code"] == "delivery_in_future"
+
+
+def test_unix_timestamps_are_accepted(deliver: Poster) -> None:
+    assert deliver(invocation("recall", "a", event_timestamp=time.time())).status_code == 200
+    assert deliver(invocation("recall", "b", event_timestamp=str(time.time()))).status_code == 200
+
+
+def test_a_zero_max_age_turns_freshness_off(make_runtime: RuntimeFactory) -> None:
+    make_runtime(DAILYBOT_MAX_DELIVERY_AGE="0")
+    with Client(app, stage_name="test") as client:
+        response = client.http.post(
+            "/dailybot",
+            headers=headers(),
+            body=encode(invocation("recall", "color", event_timestamp="2001-01-01T00:00:00")),
+        )
+
+    assert response.status_code == 200
+
+
+# -- 4. de-duplication ----------------------------------------------------------------------
+
+
+def test_a_duplicate_gets_the_first_reply_and_does_not_run_again(
+    deliver: Poster, platform: FakePlatform, capsys: Any
+) -> None:
+    body = invocation("remember", "color blue")
+    first = deliver(body)
+    # A redelivery carries a fresh exchange token: still the same delivery.
+    second = deliver({**body, "exchange_token": "xt-another-token-0002"})
+
+    assert second.status_code == 200
+    assert second.json_body == first.json_body
+    assert len([c for c in platform.calls if c.body and c.body.get("op") == "set"]) == 1
+    outcomes = [json.loads(line).get("outcome") for line in _log_lines(capsys)]
+    assert outcomes.count("answered") == 1
+    assert outcomes.count("duplicate") == 1
+
+
+def test_a_duplicate_in_progress_gets_a_polite_reply_and_does_not_run(
+    make_runtime: RuntimeFactory,
+) -> None:
+    release = threading.Event()
+    started = threading.Event()
+    runs: list[str] = []
+    commands = CommandRegistry()
+
+    @commands.command("slow")
+    def slow(ctx: DeliveryContext) -> str:
+        runs.append(ctx.text)
+        started.set()
+        release.wait(5)
+        return "done"
+
+    runtime = make_runtime(commands=commands)
+    request = IncomingRequest.of(encode(invocation("slow", "once")), headers())
+    replies: list[Any] = []
+    first = threading.Thread(target=lambda: replies.append(runtime.intake.handle(request)))
+    first.start()
+    assert started.wait(5)
+
+    duplicate = runtime.intake.handle(request)
+    release.set()
+    first.join(5)
+
+    assert duplicate.status == 200
+    assert "still working" in duplicate.body["message"]
+    assert runs == ["once"]
+    assert replies[0].body == {"message": "done"}
+
+
+def test_an_unavailable_store_answers_503_so_dailybot_redelivers(
+    runtime: Any, deliver: Poster, platform: FakePlatform
+) -> None:
+    runtime.ledger.store.path.mkdir()  # a directory where the database file should be
+
+    response = deliver(invocation("recall", "color"))
+
+    assert response.status_code == 503
+    assert response.json_body["code"] == "store_unavailable"
+    assert platform.calls == []
+
+
+# -- 5. dispatch and failures ---------------------------------------------------------------
+
+
+def test_an_unknown_intent_lists_the_available_commands(deliver: Poster) -> None:
+    message = deliver(invocation("dance")).json_body["message"]
+
+    assert "*dance*" in message
+    for intent in ("remember", "recall", "forget", "history", "standup-reminder"):
+        assert f"`{intent}`" in message
+
+
+def test_an_unknown_event_or_schedule_is_acknowledged(
+    deliver: Poster, platform: FakePlatform
+) -> None:
+    event = deliver(sample("event_kudos_posted", event="forms.response.created"))
+    scheduled = deliver(
+        sample("scheduled_standup_reminder", scheduled_execution={"name": "nobody", "uuid": "u"})
+    )
+
+    assert (event.status_code, event.json_body) == (200, {"status": "accepted"})
+    assert (scheduled.status_code, scheduled.json_body) == (200, {"status": "accepted"})
+    assert platform.calls == []
+
+
+def _failing_registry() -> CommandRegistry:
+    commands = CommandRegistry()
+
+    @commands.command("boom")
+    def boom(ctx: DeliveryContext) -> str:
+        raise RuntimeError(f"internal detail {DELIVERED_TOKEN}")
+
+    @commands.command("flaky")
+    def flaky(ctx: DeliveryContext) -> str:
+        ctx.storage.get("anything")
+        return "unreachable"
+
+    @commands.command("fancy")
+    def fancy(ctx: DeliveryContext) -> Reply:
+        return Reply("pick", buttons=[Button("Yes", "fancy yes")], image_url="https://x/y.png")
+
+    @commands.command("wrong")
+    def wrong(ctx: DeliveryContext) -> Any:
+        return 42
+
+    @commands.command("sleepy")
+    def sleepy(ctx: DeliveryContext) -> str:
+        time.sleep(1.5)
+        return "late"
+
+    return commands
+
+
+def test_a_handler_exception_gets_a_friendly_reply_and_is_recorded(
+    make_runtime: RuntimeFactory, platform: FakePlatform, capsys: Any
+) -> None:
+    runtime = make_runtime(commands=_failing_registry())
+
+    response = runtime.intake.handle(IncomingRequest.of(encode(invocation("boom")), headers()))
+
+    assert response.status == 200
+    assert "something went wrong" in response.body["message"]
+    assert "internal detail" not in json.dumps(response.body)
+    [error] = [r for r in platform.activity if r["category"] == "error"]
+    assert (error["action"], error["label"]) == ("handler_failed", "boom")
+    assert error["metadata"] == {"kind": "command", "error": "RuntimeError"}
+    out = capsys.readouterr().out
+    assert "Traceback" in out
+    assert "internal detail [redacted]" in out
+    assert '"HandlerErrors":[1.0]' in out
+
+
+def test_a_platform_failure_gets_a_friendly_reply(
+    make_runtime: RuntimeFactory, platform: FakePlatform, capsys: Any
+) -> None:
+    runtime = make_runtime(commands=_failing_registry())
+    platform.fail("platform/storage/", *[503] * 10)
+
+    response = runtime.intake.handle(IncomingRequest.of(encode(invocation("flaky")), headers()))
+
+    assert "something went wrong" in response.body["message"]
+    [error] = [r for r in platform.activity if r["category"] == "error"]
+    assert error["action"] == "platform_failed"
+    assert '"PlatformErrors":[1.0]' in capsys.readouterr().out
+
+
+def test_when_even_the_failure_cannot_be_recorded_the_user_still_gets_a_reply(
+    make_runtime: RuntimeFactory, platform: FakePlatform
+) -> None:
+    runtime = make_runtime(commands=_failing_registry())
+    platform.fail("platform/activity/", *[503] * 10)
+
+    response = runtime.intake.handle(IncomingRequest.of(encode(invocation("boom")), headers()))
+
+    assert "something went wrong" in response.body["message"]
+
+
+def test_an_unexpected_intake_failure_is_a_500_without_details(
+    runtime: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("secret internals")
+
+    monkeypatch.setattr(runtime.ledger, "run_once", broken)
+
+    response = runtime.intake.handle(IncomingRequest.of(encode(invocation("recall")), headers()))
+
+    assert response.status == 500
+    assert response.body == {
+        "code": "internal_error",
+        "message": "The delivery could not be handled.",
+    }
+
+
+def test_a_reply_with_buttons_and_image(make_runtime: RuntimeFactory) -> None:
+    runtime = make_runtime(commands=_failing_registry())
+
+    response = runtime.intake.handle(IncomingRequest.of(encode(invocation("fancy")), headers()))
+
+    assert response.body == {
+        "message": "pick",
+        "image_url": "https://x/y.png",
+        "buttons": [{"label": "Yes", "value": "fancy yes", "button_type": "Command"}],
+    }
+
+
+def test_a_handler_returning_nonsense_fails_politely(make_runtime: RuntimeFactory) -> None:
+    runtime = make_runtime(commands=_failing_registry())
+
+    response = runtime.intake.handle(IncomingRequest.of(encode(invocation("wrong")), headers()))
+
+    assert "something went wrong" in response.body["message"]
+
+
+def test_an_overrunning_handler_gets_a_reply_in_time(make_runtime: RuntimeFactory) -> None:
+    runtime = make_runtime(
+        commands=_failing_registry(), DAILYBOT_REPLY_BUDGET="1.0", DAILYBOT_REPLY_MARGIN="0.5"
+    )
+    started = time.monotonic()
+
+    response = runtime.intake.handle(IncomingRequest.of(encode(invocation("sleepy")), headers()))
+
+    assert time.monotonic() - started < 1.0
+    assert "taking too long" in response.body["message"]
+
+
+def test_a_delivery_without_a_token_fetches_one_for_the_user(
+    deliver: Poster, platform: FakePlatform
+) -> None:
+    body = invocation("recall", "color")
+    del body["exchange_token"]
+
+    assert deliver(body).status_code == 200
+    assert platform.calls[0].path == "auth/fetch-command-exchange-token/"
+    assert platform.calls[1].token == "xt-fetched-for-aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa"
+
+
+def test_a_rejected_delivered_token_is_replaced_once(
+    deliver: Poster, platform: FakePlatform
+) -> None:
+    platform.rejected_tokens.add(DELIVERED_TOKEN)
+
+    response = deliver(invocation("recall", "color"))
+
+    assert response.status_code == 200
+    assert "auth/fetch-command-exchange-token/" in [c.path for c in platform.calls]
+
+
+def test_a_storage_namespace_is_used_when_configured(
+    make_runtime: RuntimeFactory, platform: FakePlatform
+) -> None:
+    runtime = make_runtime(DAILYBOT_STORAGE_NAMESPACE="team-space")
+
+    runtime.intake.handle(IncomingRequest.of(encode(invocation("remember", "a b")), headers()))
+
+    assert platform.storage["team-space"] == {"a": "b"}
+    [storage_call] = platform.calls_to("platform/storage/")
+    assert storage_call.token is None
+
+
+# -- hooks ----------------------------------------------------------------------------------
+
+
+class RecordingHook:
+    def __init__(self, fail: bool = False) -> None:
+        self.calls: list[tuple[str | None, float]] = []
+        self.fail = fail
+
+    def __call__(
+        self, *, organization_uuid: str | None, tokens: TokenSession, deadline: Deadline
+    ) -> None:
+        self.calls.append((organization_uuid, deadline.remaining()))
+        assert tokens.token() is not None
+        if self.fail:
+            raise RuntimeError("hook broke")
+
+
+def test_hooks_run_once_per_verified_new_delivery_with_a_capped_deadline(
+    make_runtime: RuntimeFactory, capsys: Any
+) -> None:
+    hook, broken = RecordingHook(), RecordingHook(fail=True)
+    runtime = make_runtime(hooks=[broken, hook])
+    body = encode(invocation("recall", "color"))
+
+    ok = runtime.intake.handle(IncomingRequest.of(body, headers()))
+    runtime.intake.handle(IncomingRequest.of(body, headers()))  # duplicate: no hooks
+    runtime.intake.handle(IncomingRequest.of(body, headers(signature="bad")))
+
+    assert ok.status == 200
+    assert len(hook.calls) == 1
+    organization, remaining = hook.calls[0]
+    assert organization == "11111111-1111-4111-8111-111111111111"
+    assert 0 < remaining <= 3.0
+    assert '"HookErrors":[1.0]' in capsys.readouterr().out
+
+
+# -- app wiring -----------------------------------------------------------------------------
+
+
+def test_health_answers_without_the_platform(client: Client, platform: FakePlatform) -> None:
+    response = client.http.get("/health")
+
+    assert response.json_body == {"status": "ok"}
+    assert platform.calls == []
+
+
+def test_the_runtime_is_built_lazily_from_the_environment(env: dict[str, str]) -> None:
+    container.reset(None)
+    with Client(app, stage_name="test") as client:
+        health = client.http.get("/health")
+        assert container._runtime is None
+        refused = client.http.post("/dailybot", headers=headers(signature="x"), body=b"{}")
+
+    assert health.status_code == 200
+    assert refused.status_code == 401
+    assert container._runtime is not None
+    container.reset(None)
+
+
+def _log_lines(capsys: Any) -> list[str]:
+    return [line for line in capsys.readouterr().out.splitlines() if "delivery finished" in line]
