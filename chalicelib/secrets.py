@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Final
 
@@ -109,19 +110,59 @@ def resolve_secrets(
         api_key = sources.read(settings.api_key_parameter, max_age=age).strip()
         resolved = replace(resolved, api_key=Secret(api_key))
     if settings.signatures_parameter is not None:
-        raw = sources.read(settings.signatures_parameter, max_age=age)
-        signatures = tuple(Secret(part.strip()) for part in raw.split(",") if part.strip())
-        if not signatures:
-            raise SecretsError(
-                f"secret parameter {settings.signatures_parameter!r} lists no signature"
-            )
-        resolved = replace(resolved, signatures=signatures)
+        resolved = replace(
+            resolved,
+            signatures=_read_signatures(settings.signatures_parameter, sources, max_age=age),
+        )
     logger.debug(
         "secrets resolved from parameters api_key=%s signatures=%s",
         settings.api_key_parameter,
         settings.signatures_parameter,
     )
     return resolved
+
+
+class CurrentSignatures:
+    """The accepted signatures, read again through the parameter cache on every call.
+
+    A signature rotated in its parameter is accepted within the cache's `max_age`, without
+    recycling containers. If the parameter cannot be read, the last signatures read stay in
+    force (and the failure is logged) rather than refusing every delivery.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        sources: SecretSources | None = None,
+        on_change: Callable[[tuple[Secret, ...]], None] | None = None,
+    ) -> None:
+        self._parameter = settings.signatures_parameter
+        self._current = settings.signatures
+        self._sources = _default_sources if sources is None else sources
+        self._on_change = on_change
+
+    def __call__(self) -> tuple[Secret, ...]:
+        if self._parameter is None:
+            return self._current
+        try:
+            fresh = _read_signatures(self._parameter, self._sources, max_age=_max_age())
+        except SecretsError:
+            logger.warning("keeping the signatures last read", exc_info=True)
+            return self._current
+        if fresh != self._current:
+            self._current = fresh
+            if self._on_change is not None:
+                self._on_change(fresh)
+        return self._current
+
+
+def _read_signatures(name: str, sources: SecretSources, *, max_age: int) -> tuple[Secret, ...]:
+    raw = sources.read(name, max_age=max_age)
+    signatures = tuple(Secret(part.strip()) for part in raw.split(",") if part.strip())
+    if not signatures:
+        raise SecretsError(f"secret parameter {name!r} lists no signature")
+    return signatures
 
 
 def _is_secrets_manager(name: str) -> bool:

@@ -22,7 +22,7 @@ from chalicelib.runtime.intake import Intake
 from chalicelib.runtime.ledger import DYNAMODB_ENDPOINT_ENV, DeliveryLedger, open_store
 from chalicelib.runtime.reconcile import build_hook
 from chalicelib.runtime.registry import CommandRegistry, registry
-from chalicelib.secrets import resolve_secrets
+from chalicelib.secrets import CurrentSignatures, resolve_secrets
 from chalicelib.settings import Settings
 
 __all__ = ["DYNAMODB_ENDPOINT_ENV", "LazyRuntime", "Runtime", "build_runtime", "container"]
@@ -55,6 +55,10 @@ def build_runtime(
     """
     settings = resolve_secrets(settings or Settings.from_env())
     redactor.configure((settings.api_key, *settings.signatures))
+    signatures = CurrentSignatures(
+        settings,
+        on_change=lambda fresh: redactor.configure((settings.api_key, *fresh)),
+    )
     protect_root_logging()
     if commands is None:
         load_commands()
@@ -80,6 +84,7 @@ def build_runtime(
         ledger=ledger,
         registry=commands,
         hooks=hooks,
+        accepted_signatures=signatures,
     )
     return Runtime(settings, client, broker, ledger, intake)
 

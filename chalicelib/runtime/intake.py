@@ -21,6 +21,7 @@ from chalicelib.dailybot.deadline import Deadline
 from chalicelib.dailybot.errors import DailybotError
 from chalicelib.dailybot.tokens import ExchangeTokenBroker, TokenSession
 from chalicelib.observability import DeliveryObservation, logger, redactor
+from chalicelib.redaction import Secret
 from chalicelib.runtime.context import Activity, DeliveryContext
 from chalicelib.runtime.delivery import Delivery, DeliveryKind, DeliveryRefused, parse_delivery
 from chalicelib.runtime.freshness import freshness_problem
@@ -77,8 +78,11 @@ class Intake:
         registry: CommandRegistry,
         hooks: Sequence[VerifiedDeliveryHook] = (),
         wall_clock: Callable[[], float] = time.time,
+        accepted_signatures: Callable[[], Sequence[Secret]] | None = None,
     ) -> None:
         self._settings = settings
+        # Read on every delivery (through a cache) so a rotated signature needs no restart.
+        self._accepted_signatures = accepted_signatures or (lambda: settings.signatures)
         self._client = client
         self._broker = broker
         self._ledger = ledger
@@ -104,7 +108,7 @@ class Intake:
     def _handle(
         self, request: IncomingRequest, deadline: Deadline, observation: DeliveryObservation
     ) -> _Verdict:
-        if not signature_accepted(request.headers, self._settings.signatures):
+        if not signature_accepted(request.headers, self._accepted_signatures()):
             refusal = OutgoingResponse.refusal(
                 401, "invalid_signature", "The X-DailyBot-Signature header is missing or wrong."
             )

@@ -19,6 +19,7 @@ from chalicelib.redaction import Secret
 from chalicelib.secrets import (
     DEFAULT_MAX_AGE_SECONDS,
     MAX_AGE_ENV,
+    CurrentSignatures,
     SecretsError,
     SecretSources,
     resolve_secrets,
@@ -201,3 +202,34 @@ def test_a_binary_secret_is_read_as_text(moto: Moto) -> None:
     resolved = resolve_secrets(settings, sources=moto.sources())
 
     assert resolved.signatures == (Secret(OLD_SIGNATURE), Secret(NEW_SIGNATURE))
+
+
+def test_current_signatures_follow_a_rotation_without_a_restart(
+    moto: Moto, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(MAX_AGE_ENV, "0")
+    name = moto.put_parameter(OLD_SIGNATURE)
+    settings = resolve_secrets(Settings(signatures_parameter=name), sources=moto.sources())
+    changes: list[tuple[Secret, ...]] = []
+    current = CurrentSignatures(settings, sources=moto.sources(), on_change=changes.append)
+    assert current() == (Secret(OLD_SIGNATURE),)
+    assert changes == []
+
+    moto.client("ssm").put_parameter(
+        Name=name, Value=f"{OLD_SIGNATURE},{NEW_SIGNATURE}", Type="SecureString", Overwrite=True
+    )
+    assert current() == (Secret(OLD_SIGNATURE), Secret(NEW_SIGNATURE))
+    moto.client("ssm").put_parameter(
+        Name=name, Value=NEW_SIGNATURE, Type="SecureString", Overwrite=True
+    )
+    assert current() == (Secret(NEW_SIGNATURE),)
+    assert changes == [(Secret(OLD_SIGNATURE), Secret(NEW_SIGNATURE)), (Secret(NEW_SIGNATURE),)]
+
+    # The parameter disappears (or SSM is down): the last signatures read stay in force.
+    moto.client("ssm").delete_parameter(Name=name)
+    assert current() == (Secret(NEW_SIGNATURE),)
+
+
+def test_current_signatures_without_a_parameter_are_the_plain_ones() -> None:
+    settings = Settings(signatures=(Secret("local-signature"),))
+    assert CurrentSignatures(settings, sources=SecretSources())() == (Secret("local-signature"),)

@@ -262,14 +262,27 @@ def test_nothing_secret_in_the_prod_config_or_the_template(
     assert stage_env["DAILYBOT_SIGNATURES_PARAMETER"]
     # The local stage's stand-in values must not leak into what is deployed.
     template_text = packaged.template_path.read_text()
-    local_env = packaged.stage_config("dev")["environment_variables"]
+    local_env = packaged.stage_config("local")["environment_variables"]
     for variable in ("DAILYBOT_API_KEY", "DAILYBOT_SIGNATURES"):
         for value in local_env[variable].split(","):
             assert value not in template_text
 
 
+def test_every_deployed_stage_reads_its_own_secrets_and_traces(packaged: Packaged) -> None:
+    for name in ("dev", "prod"):
+        stage = packaged.stage_config(name)
+        stage_env = stage["environment_variables"]
+        assert "DAILYBOT_API_KEY" not in stage_env, name
+        assert "DAILYBOT_SIGNATURES" not in stage_env, name
+        for variable in ("DAILYBOT_API_KEY_PARAMETER", "DAILYBOT_SIGNATURES_PARAMETER"):
+            assert stage_env[variable].startswith(f"/dailybot-runtime/{name}/"), name
+        assert stage["xray"] is True, name
+        assert stage_env["POWERTOOLS_TRACE_DISABLED"] == "false", name
+        assert stage_env["DAILYBOT_API_URL"].startswith("https://"), name
+
+
 def test_local_stage_keeps_plain_fallbacks_for_chalice_local(packaged: Packaged) -> None:
-    local_env = packaged.stage_config("dev")["environment_variables"]
+    local_env = packaged.stage_config("local")["environment_variables"]
     assert local_env["DAILYBOT_API_KEY"]
     assert local_env["DAILYBOT_SIGNATURES"]
     assert local_env["IDEMPOTENCY_STORE"].startswith("sqlite:///")
