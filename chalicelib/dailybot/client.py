@@ -225,13 +225,8 @@ class DailybotClient:
         deadline: Deadline | None = None,
     ) -> JSONValue:
         """The stored value of `key`, or None when nothing is stored under it."""
-        response = self._call(
-            "POST",
-            STORAGE_PATH,
-            body=wire.storage_body("get", key, namespace=namespace),
-            exchange_token=exchange_token,
-            deadline=deadline,
-        )
+        body = wire.storage_body("get", key, namespace=namespace)
+        response = self._storage(body, exchange_token, deadline)
         return wire.stored_value_from(_json(response), key)
 
     def storage_set(
@@ -243,13 +238,8 @@ class DailybotClient:
         namespace: str | None = None,
         deadline: Deadline | None = None,
     ) -> None:
-        self._call(
-            "POST",
-            STORAGE_PATH,
-            body=wire.storage_body("set", key, namespace=namespace, value=value, with_value=True),
-            exchange_token=exchange_token,
-            deadline=deadline,
-        )
+        body = wire.storage_body("set", key, namespace=namespace, value=value, with_value=True)
+        self._storage(body, exchange_token, deadline)
 
     def storage_delete(
         self,
@@ -259,12 +249,16 @@ class DailybotClient:
         namespace: str | None = None,
         deadline: Deadline | None = None,
     ) -> None:
-        self._call(
-            "POST",
-            STORAGE_PATH,
-            body=wire.storage_body("delete", key, namespace=namespace),
-            exchange_token=exchange_token,
-            deadline=deadline,
+        self._storage(
+            wire.storage_body("delete", key, namespace=namespace), exchange_token, deadline
+        )
+
+    def _storage(
+        self, body: JSONValue, exchange_token: Secret | None, deadline: Deadline | None
+    ) -> httpx.Response:
+        # Every storage operation is safe to repeat: get reads, set and delete converge.
+        return self._call(
+            "POST", STORAGE_PATH, body=body, exchange_token=exchange_token, deadline=deadline
         )
 
     # -- event subscriptions ---------------------------------------------------------------

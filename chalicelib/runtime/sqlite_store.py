@@ -94,14 +94,30 @@ class SQLitePersistenceLayer(BasePersistenceLayer):
                 check_same_thread=False,
             )
             connection.row_factory = sqlite3.Row
-            connection.execute("PRAGMA journal_mode=WAL")
+            self._initialise(connection)
             # WAL with NORMAL sync survives a process crash; a power loss may forget the last
             # records, which only re-opens a short replay window. FULL costs an fsync a write.
             connection.execute("PRAGMA synchronous=NORMAL")
-            connection.execute(_SCHEMA)
             self._connection = connection
             self._purge(connection)
         return self._connection
+
+    def _initialise(self, connection: sqlite3.Connection) -> None:
+        """WAL mode and the table, waiting out other processes doing the same on a new file.
+
+        Switching a fresh file to WAL needs a lock that SQLite's busy handler does not wait
+        for, so two containers starting together would otherwise see "database is locked".
+        """
+        give_up = time.monotonic() + self._busy_timeout
+        while True:
+            try:
+                connection.execute("PRAGMA journal_mode=WAL")
+                connection.execute(_SCHEMA)
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() >= give_up:
+                    raise
+                time.sleep(0.01)
 
     def _purge(self, connection: sqlite3.Connection) -> None:
         connection.execute(
