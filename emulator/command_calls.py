@@ -99,7 +99,14 @@ async def fire_schedule(state: EmulatorState, schedule: Schedule, fire_at: float
     if command is None or user is None:
         return False
     token = state.tokens.issue(TokenGrant(schedule.organization_uuid, command.uuid, user.uuid))
-    body = scheduled_body(command, user, token, fire_at, schedule.view(command.url))
+    body = scheduled_body(
+        command,
+        user,
+        token,
+        fire_at,
+        schedule.view(command.url),
+        owned_by_user=schedule.is_owned_by_user,
+    )
     url = schedule.callback_url or command.url
     await state.dispatcher.deliver("scheduled_execution", url, command.signature, body)
     return True

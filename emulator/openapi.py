@@ -27,9 +27,22 @@ UNAUTHENTICATED = _json(_ref("Error"), "Missing or unknown API key, or a bad exc
 THROTTLED = _json(_ref("Error"), "Rate limited; see Retry-After.")
 PLATFORM_ERRORS = {"401": UNAUTHENTICATED, "429": THROTTLED}
 
+# Minute, hour, day of month (to 28, so every month has it), month, day of week (or a range).
+CRON_PATTERN = (
+    r"^(\*|[0-5]?[0-9]) (\*|1?[0-9]|2[0-3]) (\*|[1-9]|1[0-9]|2[0-8]) (\*|[1-9]|1[0-2])"
+    r" (\*|[0-6](-[0-6])?)$"
+)
+
 SCHEDULE_FIELDS: dict[str, Any] = {
-    "name": {"type": "string", "minLength": 1, "maxLength": 255},
-    "cron": {"type": "string", "nullable": True, "example": "0 9 * * 1-5"},
+    "name": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": r"\S"},
+    "cron": {
+        "type": "string",
+        "nullable": True,
+        "example": "0 9 * * 1-5",
+        "description": "Five fields, read by croniter in the schedule's time zone. The pattern "
+        "is the plain numeric subset; the emulator accepts anything croniter reads that fires.",
+        "pattern": CRON_PATTERN,
+    },
     "execution_frequency": {"type": "integer", "minimum": 0, "default": 0},
     "repeats": {"type": "integer", "minimum": -1, "default": -1},
     "payload": {"type": "object", "default": {}},
@@ -38,7 +51,13 @@ SCHEDULE_FIELDS: dict[str, Any] = {
         "enum": ["organization_timezone", "user_timezone"],
         "default": "organization_timezone",
     },
-    "callback_url": {"type": "string", "format": "uri", "nullable": True},
+    "callback_url": {
+        "type": "string",
+        "format": "uri",
+        "nullable": True,
+        "maxLength": 2048,
+        "pattern": r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~/-]*)?$",
+    },
 }
 
 SHOUTED_EVENT_NAMES = [name.upper().replace(".", "_") for name in EVENT_NAMES]
@@ -144,6 +163,78 @@ SCHEMAS: dict[str, Any] = {
             "exchange_token": {"type": "string"},
         },
         "required": ["message"],
+    },
+}
+
+CONTROL_SCHEMAS: dict[str, Any] = {
+    "Invoke": {
+        "type": "object",
+        "properties": {
+            "intent": {"type": "string", "minLength": 1, "example": "remember"},
+            "query": {"type": "string", "maxLength": 4000, "default": ""},
+            "user_uuid": {"type": "string", "format": "uuid", "nullable": True},
+            "organization_uuid": {"type": "string", "format": "uuid", "nullable": True},
+        },
+        "required": ["intent"],
+    },
+    "ClockAdvance": {
+        "type": "object",
+        "properties": {"seconds": {"type": "number", "minimum": 0, "maximum": 366 * 24 * 3600}},
+        "required": ["seconds"],
+    },
+    "PublishEvent": {
+        "type": "object",
+        "properties": {
+            "organization_uuid": {"type": "string", "format": "uuid"},
+            "event": {"type": "string", "enum": [*EVENT_NAMES, *SHOUTED_EVENT_NAMES]},
+            "body": {"type": "object", "default": {}},
+            "subscribed_object": {"type": "string", "nullable": True},
+        },
+        "required": ["organization_uuid", "event"],
+    },
+    "Fault": {
+        "type": "object",
+        "properties": {
+            "path": {"type": "string", "pattern": "^/", "example": "/v1/platform/storage/"},
+            "status": {"type": "integer", "enum": [429, 500, 503], "nullable": True},
+            "times": {"type": "integer", "minimum": 0, "maximum": 10_000, "default": 1},
+            "retry_after": {"type": "integer", "minimum": 0, "maximum": 86_400, "default": 1},
+            "delay_ms": {"type": "integer", "minimum": 0, "maximum": 60_000, "default": 0},
+        },
+        "required": ["path"],
+    },
+    "InvokeResult": {
+        "type": "object",
+        "properties": {
+            "status_code": {"type": "integer", "nullable": True},
+            "reply": {},
+            "elapsed_ms": {"type": "number"},
+            "error": {"type": "string"},
+        },
+        "required": ["status_code", "reply", "elapsed_ms"],
+    },
+    "ClockState": {
+        "type": "object",
+        "properties": {
+            "now": {"type": "string", "format": "date-time"},
+            "clock": {"type": "string", "enum": ["real", "virtual"]},
+            "fired": {"type": "integer"},
+        },
+        "required": ["now"],
+    },
+    "Delivery": {
+        "type": "object",
+        "properties": {
+            "id": {"type": "integer"},
+            "delivery_id": {"type": "string"},
+            "kind": {"type": "string", "enum": ["invocation", "event", "scheduled_execution"]},
+            "url": {"type": "string"},
+            "attempt": {"type": "integer", "minimum": 1},
+            "status": {"type": "integer", "nullable": True},
+            "error": {"type": "string", "nullable": True},
+            "body_sha256": {"type": "string"},
+            "at": {"type": "string", "format": "date-time"},
+        },
     },
 }
 
@@ -285,57 +376,65 @@ def _platform_paths() -> dict[str, Any]:
     }
 
 
+def _control(summary: str, responses: dict[str, Any], body: str | None = None) -> dict[str, Any]:
+    operation: dict[str, Any] = {"summary": summary, "security": [], "responses": responses}
+    if body is not None:
+        operation["requestBody"] = _body(_ref(body))
+    return operation
+
+
 def _control_paths() -> dict[str, Any]:
-    ok = {"200": _json({"type": "object"}, "Done."), "400": VALIDATION}
-    listing = {"200": _json({"type": "array", "items": {"type": "object"}}, "Records.")}
+    def records(item: dict[str, Any], description: str) -> dict[str, Any]:
+        return {"200": _json({"type": "array", "items": item}, description)}
+
+    clock = _json(_ref("ClockState"), "The emulator's now.")
     cleared = {"204": {"description": "Cleared."}}
-    loose = _body({"type": "object"})
     return {
-        "/_emulator/health": {"get": {"summary": "Readiness", "security": [], "responses": ok}},
+        "/_emulator/health": {
+            "get": _control("Readiness", {"200": _json({"type": "object"}, "Ready.")})
+        },
         "/_emulator/invoke": {
-            "post": {
-                "summary": "Invoke a command as a user typing it",
-                "security": [],
-                "requestBody": loose,
-                "responses": ok,
-            }
+            "post": _control(
+                "Invoke a command as a user typing it",
+                {
+                    "200": _json(_ref("InvokeResult"), "What the command answered."),
+                    "400": VALIDATION,
+                    "404": ERROR,
+                },
+                "Invoke",
+            )
         },
-        "/_emulator/clock": {
-            "get": {"summary": "The emulator's now", "security": [], "responses": ok}
-        },
+        "/_emulator/clock": {"get": _control("The emulator's now", {"200": clock})},
         "/_emulator/clock/advance": {
-            "post": {
-                "summary": "Advance the virtual clock",
-                "security": [],
-                "requestBody": loose,
-                "responses": ok,
-            }
+            "post": _control(
+                "Advance the virtual clock, firing everything due",
+                {"200": clock, "400": VALIDATION, "409": ERROR},
+                "ClockAdvance",
+            )
         },
         "/_emulator/events": {
-            "post": {
-                "summary": "Publish an event to matching hooks",
-                "security": [],
-                "requestBody": loose,
-                "responses": ok,
-            }
+            "post": _control(
+                "Publish an event to matching hooks",
+                {"200": _json({"type": "object"}, "Hooks called."), "400": VALIDATION},
+                "PublishEvent",
+            )
         },
         "/_emulator/faults": {
-            "get": {"summary": "Pending faults", "security": [], "responses": listing},
-            "post": {
-                "summary": "Inject a fault",
-                "security": [],
-                "requestBody": loose,
-                "responses": {"201": _json({"type": "object"}, "Added."), "400": VALIDATION},
-            },
-            "delete": {"summary": "Clear faults", "security": [], "responses": cleared},
+            "get": _control("Pending faults", records(_ref("Fault"), "Faults.")),
+            "post": _control(
+                "Inject a fault into the next matching API calls",
+                {"201": _json(_ref("Fault"), "Added."), "400": VALIDATION},
+                "Fault",
+            ),
+            "delete": _control("Clear faults", cleared),
         },
         "/_emulator/deliveries": {
-            "get": {"summary": "Outbound deliveries", "security": [], "responses": listing},
-            "delete": {"summary": "Forget deliveries", "security": [], "responses": cleared},
+            "get": _control("Outbound delivery attempts", records(_ref("Delivery"), "Attempts.")),
+            "delete": _control("Forget deliveries", cleared),
         },
         "/_emulator/messages": {
-            "get": {"summary": "Sent messages", "security": [], "responses": listing},
-            "delete": {"summary": "Forget messages", "security": [], "responses": cleared},
+            "get": _control("Sent messages", records({"type": "object"}, "Messages.")),
+            "delete": _control("Forget messages", cleared),
         },
     }
 
@@ -351,7 +450,7 @@ def openapi_document() -> dict[str, Any]:
         },
         "paths": {**_platform_paths(), **_control_paths()},
         "components": {
-            "schemas": SCHEMAS,
+            "schemas": SCHEMAS | CONTROL_SCHEMAS,
             "securitySchemes": {
                 "ApiKey": {"type": "apiKey", "in": "header", "name": "X-API-KEY"},
                 "ExchangeToken": {"type": "apiKey", "in": "header", "name": "X-EXCHANGE-TOKEN"},

@@ -68,9 +68,23 @@ def event_body(
 
 
 def scheduled_body(
-    command: Command, user: User, token: str, fire_at: float, schedule: dict[str, Any]
+    command: Command,
+    user: User,
+    token: str,
+    fire_at: float,
+    schedule: dict[str, Any],
+    *,
+    owned_by_user: bool,
 ) -> dict[str, Any]:
+    """A command invocation plus ``scheduled_execution``.
+
+    It names the owner (``user_uuid``, ``user_full_name``, ``user_context``) only when the
+    execution is owned by a user; either way the exchange token acts as its creator.
+    """
     body = invocation_body(command, command.intent, "", user, token=token, instant=fire_at)
+    if not owned_by_user:
+        for name in ("user_uuid", "user_full_name", "user_context"):
+            del body[name]
     body["scheduled_execution"] = {
         "uuid": schedule["uuid"],
         "name": schedule["name"],

@@ -15,6 +15,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 FETCH_TOKEN_SCOPE = "AUTH_FETCH_EXCHANGE_TOKEN"  # noqa: S105 (a scope name)
 
+SECTIONS = ("organizations", "users", "commands", "api_keys")
+
 T = TypeVar("T")
 
 
@@ -88,6 +90,10 @@ def load_world(path: Path) -> World:
 
 
 def build_world(raw: dict[str, Any]) -> World:
+    # A misspelt section would otherwise silently leave the world without commands or keys.
+    for section in raw:
+        if section not in SECTIONS:
+            raise FixtureError(f"{section}: unknown section (expected {', '.join(SECTIONS)})")
     organizations = {
         o.uuid: o for o in _entries(raw, "organizations", _organization, lambda o: o.uuid)
     }
@@ -197,19 +203,19 @@ def _api_key(item: dict[str, Any]) -> ApiKey:
 
 
 def _check_references(world: World) -> None:
-    for user in world.users.values():
+    """Cross-section checks; entries are named by their index, as in the file."""
+    for index, user in enumerate(world.users.values()):
         if user.organization_uuid not in world.organizations:
-            raise FixtureError(f"users {user.uuid}: unknown organization {user.organization_uuid}")
+            raise FixtureError(f"users[{index}]: unknown organization {user.organization_uuid}")
     intents: dict[tuple[str, str], str] = {}
-    for command in world.commands.values():
+    for index, command in enumerate(world.commands.values()):
+        where = f"commands[{index}]"
         if command.organization_uuid not in world.organizations:
-            raise FixtureError(
-                f"commands {command.uuid}: unknown organization {command.organization_uuid}"
-            )
+            raise FixtureError(f"{where}: unknown organization {command.organization_uuid}")
         for intent in command.intents:
             owner = intents.setdefault((command.organization_uuid, intent), command.uuid)
             if owner != command.uuid:
-                raise FixtureError(f"commands {command.uuid}: intent {intent!r} already used")
+                raise FixtureError(f"{where}: intent {intent!r} already used in its organization")
     for index, key in enumerate(world.api_keys.values()):
         owner_command = world.commands.get(key.command_uuid)
         if owner_command is None:

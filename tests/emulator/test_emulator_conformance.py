@@ -723,3 +723,123 @@ def test_callback_urls_need_a_host(http: httpx.Client, url: str):
         f"/v1/platform/scheduling/{schedule_uuid}/", headers=headers, json={"callback_url": url}
     )
     assert response.status_code == 400
+
+
+DOTTED_EVENTS = [
+    "followups.response.completed",
+    "followups.response.updated",
+    "followups.response.deleted",
+    "forms.response.created",
+    "forms.response.updated",
+    "forms.response.deleted",
+    "kudos.posted",
+    "organization.user_activated",
+    "organization.user_deactivated",
+    "organization.team_user_added",
+    "organization.team_user_removed",
+]
+
+
+@pytest.mark.parametrize("event", DOTTED_EVENTS)
+def test_every_event_name_of_dailybot_md_is_accepted_in_both_spellings(
+    http: httpx.Client, event: str
+):
+    headers = as_user(http, KIM, GLOBEX_KEY)
+    shouted = event.upper().replace(".", "_")
+    response = http.post(
+        "/v1/platform/event-subscription/",
+        headers=headers,
+        json={"subscriptions": [event, shouted], "subscribed_objects": []},
+    )
+    assert response.status_code == 200
+    assert isinstance(response.json()["hook_uuid"], int)
+    assert set(response.json()) == {"hook_uuid"}
+
+
+@pytest.mark.parametrize("name", ["kudos", "KUDOS.POSTED", "kudos_posted", "Kudos.Posted", ""])
+def test_near_miss_event_names_are_refused(http: httpx.Client, name: str):
+    response = http.post(
+        "/v1/platform/event-subscription/",
+        headers=as_user(http),
+        json={"subscriptions": [name]},
+    )
+    assert response.status_code == 400
+    assert set(response.json()) == {"details"}
+
+
+def test_unregister_answers_200_with_no_body_even_without_a_hook(http: httpx.Client):
+    response = http.delete("/v1/platform/event-subscription/", headers=as_user(http, JOHN))
+    assert response.status_code == 200
+    assert response.content == b""
+
+
+def test_send_message_with_targets_buttons_and_the_header_token(http: httpx.Client):
+    text = f"Buttons: {uuid.uuid4()}"
+    buttons = [
+        {"label": "Yes", "label_after_click": "Yes!", "value": "yes", "button_type": "Command"}
+    ]
+    response = http.post(
+        "/v1/send-message/",
+        headers=as_user(http, JANE),
+        json={
+            "message": text,
+            "buttons": buttons,
+            "image_url": "https://example.com/a.png",
+            "target_channels": ["general"],
+        },
+    )
+    assert response.status_code == 200
+    assert set(response.json()) == {"id", "status"}
+    [recorded] = [m for m in http.get("/_emulator/messages").json() if m["message"] == text]
+    assert recorded["buttons"] == buttons
+    assert recorded["image_url"] == "https://example.com/a.png"
+    assert recorded["target_channels"] == ["general"]
+    assert "target_users" not in recorded
+    assert recorded["user_uuid"] == JANE
+
+
+def test_send_message_with_targets_needs_no_token(http: httpx.Client):
+    response = http.post(
+        "/v1/send-message/",
+        headers={"X-API-KEY": ACME_KEY},
+        json={"message": "to a channel", "target_channels": ["general"]},
+    )
+    assert response.status_code == 200
+    assert response.json()["status"] == "sent"
+
+
+def test_storage_value_over_64_kib_by_its_encoded_size(http: httpx.Client):
+    # 21,846 three-byte characters: under 64 Ki characters, over 64 KiB of UTF-8.
+    value = "\u20ac" * 21_846
+    response = storage(http, as_user(http), op="set", params={"key": "euro", "value": value})
+    assert response.status_code == 400
+    assert set(response.json()) == {"details"}
+
+
+def test_storage_delete_of_an_absent_key_and_namespace_only_access(http: httpx.Client):
+    headers = {"X-API-KEY": ACME_KEY}
+    key = f"absent-{uuid.uuid4()}"
+    response = storage(http, headers, op="delete", namespace="ns", params={"key": key})
+    assert response.status_code == 200
+    assert response.json() == {}
+
+
+def test_activity_list_is_in_the_seeds_shape(http: httpx.Client):
+    headers = as_user(http, KIM, GLOBEX_KEY)
+    http.post("/v1/platform/activity/", headers=headers, json={"category": "c", "action": "a"})
+    records = http.get("/v1/platform/activity/", headers=headers).json()
+    assert isinstance(records, list)
+    assert records
+    for record in records:
+        assert set(record) == {
+            "command",
+            "organization",
+            "user",
+            "category",
+            "action",
+            "label",
+            "metadata",
+            "created_at",
+        }
+        assert record["command"] == GLOBEX_COMMAND
+        assert record["organization"] == GLOBEX

@@ -212,6 +212,10 @@ def test_a_refused_connection_is_retried_and_reported(
     assert answer["error"] == "ConnectError"
     assert [d["attempt"] for d in deliveries] == [1, 2, 3]
     assert all(d["status"] is None and d["error"] == "ConnectError" for d in deliveries)
+    assert {d["kind"] for d in deliveries} == {"invocation"}
+    assert {d["url"] for d in deliveries} == {deliveries[0]["url"]}
+    assert len({d["delivery_id"] for d in deliveries}) == 1
+    assert len({d["body_sha256"] for d in deliveries}) == 1  # the identical body each time
 
 
 # --- Events -------------------------------------------------------------------------------
@@ -321,3 +325,25 @@ def test_event_requests_are_validated(emulator: Any):
             {"organization_uuid": ACME, "event": "kudos.posted", "body": []},
         ):
             assert http.post("/_emulator/events", json=body).status_code == 400, body
+
+
+def test_an_event_is_redelivered_with_the_identical_body(
+    wired_emulator: Any, command_receiver: Any
+):
+    with wired_emulator.client() as http:
+        register(http, as_user(http, JANE, ACME_KEY), subscriptions=["kudos.posted"])
+        command_receiver.answer_next(503, 500)
+        published = http.post(
+            "/_emulator/events",
+            json={"organization_uuid": ACME, "event": "KUDOS_POSTED", "body": {"n": 1}},
+        )
+        deliveries = http.get("/_emulator/deliveries").json()
+    assert published.json() == {"deliveries": 1}
+    assert len({r.body for r in command_receiver.requests}) == 1
+    assert len(command_receiver.requests) == 3
+    assert [(d["kind"], d["attempt"], d["status"]) for d in deliveries] == [
+        ("event", 1, 503),
+        ("event", 2, 500),
+        ("event", 3, 200),
+    ]
+    assert {d["url"] for d in deliveries} == {f"{command_receiver.url}/acme"}

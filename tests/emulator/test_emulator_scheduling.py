@@ -194,3 +194,80 @@ def test_a_redelivered_execution_is_byte_identical(http: Any, command_receiver: 
         ("scheduled_execution", 1, 500),
         ("scheduled_execution", 2, 200),
     ]
+
+
+def test_organization_and_user_time_zones_in_one_organization(http: Any, command_receiver: Any):
+    headers = as_user(http, JANE)  # Jane is in Madrid; Acme is in Bogota
+    by_org = schedule(http, headers, cron="0 9 * * *")
+    by_user = schedule(http, headers, cron="0 9 * * *", timezone_type="user_timezone")
+    assert advance(http, DAY)["fired"] == 2
+    fired = {b["scheduled_execution"]["uuid"]: b for b in command_receiver.bodies()}
+    for schedule_uuid, zone in ((by_org, "America/Bogota"), (by_user, "Europe/Madrid")):
+        local = instant(fired[schedule_uuid]["event_timestamp"]).astimezone(ZoneInfo(zone))
+        assert (local.hour, local.minute) == (9, 0)
+    assert instant(fired[by_org]["event_timestamp"]).hour == 14
+    assert instant(fired[by_user]["event_timestamp"]).hour in (7, 8)  # summer or winter time
+
+
+def test_the_seed_defaults_of_a_minimal_schedule(http: Any, command_receiver: Any):
+    headers = as_user(http, JOHN)
+    schedule_uuid = schedule(http, headers, cron="*/10 * * * *")
+    got = http.get(f"/v1/platform/scheduling/{schedule_uuid}/", headers=headers).json()
+    assert (got["execution_frequency"], got["repeats"], got["payload"]) == (0, -1, {})
+    assert got["timezone_type"] == "organization_timezone"
+    assert got["is_active"] is True
+    assert got["callback_url"] == f"{command_receiver.url}/acme"
+    assert advance(http, 30 * 60)["fired"] == 3
+    # is_owned_by_user defaults to true: every run names its owner.
+    assert {b["user_uuid"] for b in command_receiver.bodies()} == {JOHN}
+    assert [b["scheduled_execution"]["payload"] for b in command_receiver.bodies()] == [{}] * 3
+
+
+def test_an_execution_not_owned_by_a_user_names_no_user(http: Any, command_receiver: Any):
+    schedule(http, as_user(http, JOHN), execution_frequency=5, is_owned_by_user=False)
+    advance(http, 5 * 60)
+    [body] = command_receiver.bodies()
+    assert "user_uuid" not in body
+    assert "user_full_name" not in body
+    assert "user_context" not in body
+    assert body["scheduled_execution"]["name"] == "job"
+    # Its exchange token still lets the command use the platform API.
+    headers = {"X-API-KEY": ACME_KEY, "X-EXCHANGE-TOKEN": body["exchange_token"]}
+    created = http.post(
+        "/v1/platform/activity/", headers=headers, json={"category": "schedule", "action": "fired"}
+    )
+    assert created.status_code == 201
+
+
+def test_execution_frequency_counts_minutes(http: Any, command_receiver: Any):
+    start = instant(http.get("/_emulator/clock").json()["now"])
+    schedule(http, as_user(http, JANE), execution_frequency=45)
+    assert advance(http, 3 * HOUR)["fired"] == 4
+    stamps = [instant(b["event_timestamp"]) for b in command_receiver.bodies()]
+    assert stamps == [start + timedelta(minutes=45 * n) for n in range(1, 5)]
+
+
+def test_the_callback_url_given_at_creation(http: Any, command_receiver: Any):
+    headers = as_user(http, JANE)
+    url = f"{command_receiver.url}/from-create"
+    schedule_uuid = schedule(http, headers, execution_frequency=10, callback_url=url)
+    got = http.get(f"/v1/platform/scheduling/{schedule_uuid}/", headers=headers).json()
+    assert got["callback_url"] == url
+    advance(http, 10 * 60)
+    assert [r.path for r in command_receiver.requests] == ["/from-create"]
+    [delivery] = http.get("/_emulator/deliveries").json()
+    assert (delivery["kind"], delivery["url"], delivery["attempt"], delivery["status"]) == (
+        "scheduled_execution",
+        url,
+        1,
+        200,
+    )
+
+
+def test_a_paused_schedule_does_not_fire_even_when_created_due(http: Any, command_receiver: Any):
+    headers = as_user(http, JANE)
+    first = schedule(http, headers, execution_frequency=1)
+    second = schedule(http, headers, execution_frequency=1)
+    http.put(f"/v1/platform/scheduling/{first}/", headers=headers, json={"is_active": False})
+    assert advance(http, 3 * 60)["fired"] == 3
+    assert {b["scheduled_execution"]["uuid"] for b in command_receiver.bodies()} == {second}

@@ -1,19 +1,37 @@
-"""Property-based requests generated from ``/openapi.json``: none may get a 5xx."""
+"""Property-based requests generated from ``/openapi.json``: none may get a 5xx.
+
+The platform API and the control API run against separate emulators: an injected fault is a
+deliberate 5xx for the platform API, so the control run must not share a server with it. Each
+run is bounded by ``--max-examples`` and a time limit.
+"""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
+import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import httpx
 from emulator_world import ACME_KEY, JANE
 
 ST = Path(sys.executable).parent / "st"
+RUN_SECONDS = 55
+EXAMPLES = 40
 
 
-def run_schemathesis(base_url: str, tmp_path: Path, headers: list[str]) -> None:
+def run_schemathesis(
+    base_url: str,
+    tmp_path: Path,
+    path_regex: str,
+    headers: Sequence[str] = (),
+    phases: str = "examples,coverage,fuzzing,stateful",
+) -> str:
     header_args = [arg for header in headers for arg in ("-H", header)]
+    started = time.monotonic()
     result = subprocess.run(
         [
             str(ST),
@@ -21,10 +39,12 @@ def run_schemathesis(base_url: str, tmp_path: Path, headers: list[str]) -> None:
             f"{base_url}/openapi.json",
             "--checks",
             "not_a_server_error",
+            "--phases",
+            phases,
             "--include-path-regex",
-            "^/v1/",
+            path_regex,
             "--max-examples",
-            "40",
+            str(EXAMPLES),
             "--seed",
             "20261128",
             "--workers",
@@ -40,13 +60,35 @@ def run_schemathesis(base_url: str, tmp_path: Path, headers: list[str]) -> None:
         cwd=tmp_path,
         capture_output=True,
         text=True,
-        timeout=150,
+        timeout=RUN_SECONDS,
         check=False,
     )
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
+    assert time.monotonic() - started < RUN_SECONDS
+    return result.stdout
 
 
-def test_no_generated_request_gets_a_server_error(emulator_factory: Any, tmp_path: Path):
+def operations_covered(output: str) -> int:
+    """How many operations the run tested; all the selected ones, or the run is incomplete."""
+    selected = re.search(r"Selected: (\d+)/\d+", output)
+    tested = re.search(r"Tested: (\d+)", output)
+    assert selected is not None, output
+    assert tested is not None, output
+    assert tested.group(1) == selected.group(1), output
+    return int(tested.group(1))
+
+
+def test_every_described_operation_has_its_request_body(emulator: Any):
+    with emulator.client() as http:
+        document = http.get("/openapi.json").json()
+    for path, item in document["paths"].items():
+        for method in ("post", "put"):
+            if method in item:
+                schema = item[method]["requestBody"]["content"]["application/json"]["schema"]
+                assert schema.get("$ref", "").startswith("#/components/schemas/"), (method, path)
+
+
+def test_no_generated_platform_request_gets_a_server_error(emulator_factory: Any, tmp_path: Path):
     handle = emulator_factory(db=":memory:")
     with handle.client() as http:
         token = http.post(
@@ -54,9 +96,27 @@ def test_no_generated_request_gets_a_server_error(emulator_factory: Any, tmp_pat
             headers={"X-API-KEY": ACME_KEY},
             json={"user_uuid": JANE},
         )
-    run_schemathesis(
-        handle.base_url,
-        tmp_path,
-        [f"X-API-KEY: {ACME_KEY}", f"X-EXCHANGE-TOKEN: {token.json()['token']}"],
-    )
+        output = run_schemathesis(
+            handle.base_url,
+            tmp_path,
+            "^/v1/",
+            [f"X-API-KEY: {ACME_KEY}", f"X-EXCHANGE-TOKEN: {token.json()['token']}"],
+        )
+        # Generated bodies got past validation: activity records were created.
+        headers = {"X-API-KEY": ACME_KEY, "X-EXCHANGE-TOKEN": token.json()["token"]}
+        assert http.get("/v1/platform/activity/", headers=headers).json() != []
+    assert operations_covered(output) == 11  # every endpoint of the seed, and send-message
     assert handle.process.poll() is None
+
+
+def test_no_generated_control_request_gets_a_server_error(
+    emulator_factory: Any, unreachable_fixtures: Path, tmp_path: Path
+):
+    handle = emulator_factory(db=":memory:", fixtures=unreachable_fixtures)
+    # The control API declares no links between operations: there is no stateful phase to run.
+    output = run_schemathesis(
+        handle.base_url, tmp_path, "^/_emulator/", phases="examples,coverage,fuzzing"
+    )
+    assert operations_covered(output) == 12
+    assert handle.process.poll() is None
+    assert httpx.get(f"{handle.base_url}/_emulator/health", trust_env=False).status_code == 200
