@@ -33,6 +33,8 @@ NAMESPACE: Final = os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "DailybotRu
 _RECENT_TOKENS: Final = 128
 _SHORTEST_SECRET: Final = 6
 _SUBJECT_KEYS: Final = {"command": "intent", "event": "event", "scheduled": "schedule"}
+# An intent is whatever the body says: every log line of the delivery repeats it.
+_LONGEST_SUBJECT: Final = 200
 
 
 class SecretRedactor:
@@ -163,14 +165,20 @@ class DeliveryObservation:
         with DeliveryObservation._cold_lock:
             self.cold_start = DeliveryObservation._cold_start
             DeliveryObservation._cold_start = False
-        logger.append_keys(kind=self.kind, cold_start=self.cold_start)
+        # Keys of this delivery only: `chalice local` serves deliveries in threads, and the
+        # handler's worker thread runs in a copy of this context (worker.py).
+        logger.thread_safe_clear_keys()
+        logger.thread_safe_append_keys(kind=self.kind, cold_start=self.cold_start)
 
     def identify(self, *, correlation_id: str, kind: str, subject: str | None) -> None:
         """Names the delivery in every following line: `intent`, `event` or `schedule`."""
         self.kind = kind
         self.subject = subject
-        logger.set_correlation_id(correlation_id)
-        logger.append_keys(kind=kind, **{_SUBJECT_KEYS.get(kind, "subject"): subject})
+        logger.thread_safe_append_keys(
+            correlation_id=correlation_id,
+            kind=kind,
+            **{_SUBJECT_KEYS.get(kind, "subject"): _loggable(subject)},
+        )
 
     def finish(self, outcome: str, *, status: int, reason: str | None = None) -> None:
         """Logs the summary line and flushes this delivery's metrics; never raises."""
@@ -189,8 +197,7 @@ class DeliveryObservation:
         except Exception:  # observability must never fail a delivery
             logging.getLogger(__name__).exception("could not record a delivery")
         finally:
-            logger.remove_keys(["kind", "cold_start", "subject", *_SUBJECT_KEYS.values()])
-            logger.set_correlation_id(None)
+            logger.thread_safe_clear_keys()
 
     def _emit_metrics(self, outcome: str, duration_ms: float) -> None:
         # One Metrics object per process: concurrent deliveries (chalice local serves in
@@ -213,3 +220,9 @@ class DeliveryObservation:
             if value:
                 metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
         metrics.flush_metrics(raise_on_empty_metrics=False)
+
+
+def _loggable(subject: str | None) -> str | None:
+    if subject is None or len(subject) <= _LONGEST_SUBJECT:
+        return subject
+    return subject[:_LONGEST_SUBJECT] + "…"

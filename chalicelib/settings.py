@@ -66,6 +66,8 @@ class Settings:
     max_delivery_age_seconds: float = 300.0
     max_body_bytes: int = 256 * 1024
     idempotency_store: str = DEFAULT_IDEMPOTENCY_STORE
+    # Another DynamoDB endpoint for the `dynamodb://` store (moto's server in tests).
+    idempotency_dynamodb_endpoint: str | None = None
     idempotency_lock_seconds: int = 30
     idempotency_window_seconds: int = 3600
     reply_budget_seconds: float = 10.0
@@ -100,6 +102,7 @@ class Settings:
             max_delivery_age_seconds=_number(env, "DAILYBOT_MAX_DELIVERY_AGE", 300.0),
             max_body_bytes=int(_number(env, "DAILYBOT_MAX_BODY_BYTES", 256 * 1024)),
             idempotency_store=env.get("IDEMPOTENCY_STORE", "").strip() or DEFAULT_IDEMPOTENCY_STORE,
+            idempotency_dynamodb_endpoint=_optional(env, "IDEMPOTENCY_DYNAMODB_ENDPOINT"),
             idempotency_lock_seconds=int(_number(env, "IDEMPOTENCY_LOCK_SECONDS", 30)),
             idempotency_window_seconds=int(_number(env, "IDEMPOTENCY_WINDOW_SECONDS", 3600)),
             reply_budget_seconds=_number(env, "DAILYBOT_REPLY_BUDGET", 10.0),

@@ -6,7 +6,6 @@ before that delivery is the one used, and a health check never pays for it.
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -15,17 +14,19 @@ import httpx
 
 from chalicelib.commands import load_commands
 from chalicelib.dailybot.client import DailybotClient
+from chalicelib.dailybot.deadline import Deadline
+from chalicelib.dailybot.models import ExchangeTokenGrant
 from chalicelib.dailybot.tokens import ExchangeTokenBroker
 from chalicelib.observability import platform_call_tracer, protect_root_logging, redactor
 from chalicelib.runtime.hooks import VerifiedDeliveryHook
 from chalicelib.runtime.intake import Intake
-from chalicelib.runtime.ledger import DYNAMODB_ENDPOINT_ENV, DeliveryLedger, open_store
+from chalicelib.runtime.ledger import DeliveryLedger, open_store
 from chalicelib.runtime.reconcile import build_hook
 from chalicelib.runtime.registry import CommandRegistry, registry
 from chalicelib.secrets import CurrentSignatures, resolve_secrets
 from chalicelib.settings import Settings
 
-__all__ = ["DYNAMODB_ENDPOINT_ENV", "LazyRuntime", "Runtime", "build_runtime", "container"]
+__all__ = ["LazyRuntime", "Runtime", "build_runtime", "container"]
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,7 @@ def build_runtime(
         load_commands()
         commands = registry
     store = open_store(
-        settings.idempotency_store, dynamodb_endpoint=os.environ.get(DYNAMODB_ENDPOINT_ENV)
+        settings.idempotency_store, dynamodb_endpoint=settings.idempotency_dynamodb_endpoint
     )
     ledger = DeliveryLedger(
         store,
@@ -74,7 +75,9 @@ def build_runtime(
     client = DailybotClient.from_settings(
         settings, transport=transport, on_call=platform_call_tracer()
     )
-    broker = ExchangeTokenBroker(client, ttl_seconds=settings.token_cache_seconds)
+    broker = ExchangeTokenBroker(
+        RedactedTokenSource(client), ttl_seconds=settings.token_cache_seconds
+    )
     if hooks is None:
         hooks = [build_hook(settings=settings, client=client, registry=commands)]
     intake = Intake(
@@ -87,6 +90,30 @@ def build_runtime(
         accepted_signatures=signatures,
     )
     return Runtime(settings, client, broker, ledger, intake)
+
+
+class RedactedTokenSource:
+    """The client as the broker's token source: every token it fetches is scrubbed from logs.
+
+    A delivered token is remembered by the intake; one fetched for a delivery without a token
+    is only known here.
+    """
+
+    def __init__(self, client: DailybotClient) -> None:
+        self._client = client
+
+    def fetch_exchange_token(
+        self,
+        user_uuid: str,
+        *,
+        include_user_context: bool = False,
+        deadline: Deadline | None = None,
+    ) -> ExchangeTokenGrant:
+        grant = self._client.fetch_exchange_token(
+            user_uuid, include_user_context=include_user_context, deadline=deadline
+        )
+        redactor.remember(grant.token)
+        return grant
 
 
 class LazyRuntime:

@@ -88,13 +88,16 @@ def parse_delivery(body: bytes, fields: DeliveryFields, *, max_bytes: int) -> De
         raise DeliveryRefused(413, "body_too_large", f"The body exceeds {max_bytes} bytes.")
     try:
         data = json.loads(body.decode("utf-8"))
+        if not isinstance(data, dict):
+            raise DeliveryRefused(400, "invalid_body", "The body must be a JSON object.")
+        identity = delivery_identity(data, fields)
     except (UnicodeDecodeError, ValueError):
         raise DeliveryRefused(400, "invalid_json", "The body is not valid JSON.") from None
-    if not isinstance(data, dict):
-        raise DeliveryRefused(400, "invalid_body", "The body must be a JSON object.")
+    except RecursionError:  # thousands of nested arrays fit in the size limit
+        raise DeliveryRefused(400, "invalid_body", "The body is nested too deeply.") from None
     reader = _Reader(data)
     common: dict[str, Any] = {
-        "identity": delivery_identity(data, fields),
+        "identity": identity,
         "sent_at": reader.timestamp("event_timestamp"),
         "organization_uuid": reader.text("organization_uuid"),
         "command_uuid": reader.optional_text(fields.command_uuid),
@@ -121,7 +124,8 @@ def delivery_identity(data: Mapping[str, JSONValue], fields: DeliveryFields) -> 
     """sha256 of the canonical body without its exchange token (which differs per attempt)."""
     stable = {key: value for key, value in data.items() if key != fields.exchange_token}
     canonical = json.dumps(stable, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    # JSON may carry lone surrogates (`"\ud800"`), which strict UTF-8 cannot encode.
+    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _event(reader: _Reader, fields: DeliveryFields, common: dict[str, Any]) -> Delivery:

@@ -19,15 +19,16 @@ def parse_instant(value: JSONValue) -> float | None:
     """Unix seconds of an ISO 8601 string (naive means UTC) or a Unix number; None if neither."""
     if isinstance(value, bool):
         return None
-    if isinstance(value, int | float):
-        number = float(value)
-        return number if math.isfinite(number) else None
-    if not isinstance(value, str):
-        return None
     try:
-        return float(value) if _looks_numeric(value) else _iso_seconds(value)
-    except ValueError:
+        if isinstance(value, int | float):
+            number = float(value)
+        elif isinstance(value, str):
+            number = float(value) if _looks_numeric(value) else _iso_seconds(value)
+        else:
+            return None
+    except (ValueError, OverflowError):  # not a date, or an integer too large for a float
         return None
+    return number if math.isfinite(number) else None
 
 
 def _looks_numeric(text: str) -> bool:

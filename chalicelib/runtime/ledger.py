@@ -29,8 +29,6 @@ from chalicelib.runtime.sqlite_store import SQLitePersistenceLayer, database_pat
 from chalicelib.settings import SettingsError
 
 KEY_PREFIX: Final = "dailybot-delivery"
-# Points the DynamoDB store at another endpoint (moto's server in tests).
-DYNAMODB_ENDPOINT_ENV: Final = "IDEMPOTENCY_DYNAMODB_ENDPOINT"
 
 StoredReply = dict[str, JSONValue]
 

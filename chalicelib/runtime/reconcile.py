@@ -24,7 +24,6 @@ loses at most the one schedule whose create timed out without an answer.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -41,7 +40,6 @@ from chalicelib.dailybot.models import ScheduledExecution
 from chalicelib.observability import metrics
 from chalicelib.redaction import Secret
 from chalicelib.runtime.declarations import EventDeclaration, ScheduleDeclaration
-from chalicelib.runtime.ledger import DYNAMODB_ENDPOINT_ENV
 from chalicelib.runtime.reconcile_lock import IdempotencyStoreLock, ReconcileLock
 from chalicelib.runtime.registration_plan import (
     DesiredRegistration,
@@ -457,7 +455,5 @@ def build_hook(
     *, settings: Settings, client: DailybotClient, registry: DeclarationSource
 ) -> ColdStartReconciler:
     """The deployment's cold-start reconcile, as the runtime's composition wires it."""
-    lock = IdempotencyStoreLock.from_settings(
-        settings, dynamodb_endpoint=os.environ.get(DYNAMODB_ENDPOINT_ENV)
-    )
+    lock = IdempotencyStoreLock.from_settings(settings)
     return ColdStartReconciler(settings, client, registry, lock)

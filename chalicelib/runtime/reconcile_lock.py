@@ -69,10 +69,11 @@ class IdempotencyStoreLock:
         settings: Settings,
         *,
         lock_seconds: int = DEFAULT_LOCK_SECONDS,
-        dynamodb_endpoint: str | None = None,
     ) -> IdempotencyStoreLock:
         """A lock on a fresh layer over the store `IDEMPOTENCY_STORE` names."""
-        store = open_store(settings.idempotency_store, dynamodb_endpoint=dynamodb_endpoint)
+        store = open_store(
+            settings.idempotency_store, dynamodb_endpoint=settings.idempotency_dynamodb_endpoint
+        )
         return cls(store, lock_seconds=lock_seconds)
 
     def __repr__(self) -> str:

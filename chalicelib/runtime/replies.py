@@ -28,6 +28,13 @@ class Button:
     label_after_click: str | None = None
     button_type: str = "Command"
 
+    def __post_init__(self) -> None:
+        for name in ("label", "value", "button_type"):
+            if not isinstance(getattr(self, name), str) or not getattr(self, name):
+                raise InvalidReply(f"a button's {name} must be non-empty text")
+        if self.label_after_click is not None and not isinstance(self.label_after_click, str):
+            raise InvalidReply("a button's label_after_click must be text")
+
     def to_json(self) -> dict[str, JSONValue]:
         data: dict[str, JSONValue] = {
             "label": self.label,
@@ -57,6 +64,8 @@ class Reply:
             )
         if not all(isinstance(button, Button) for button in self.buttons):
             raise InvalidReply("reply buttons must be Button values")
+        if self.image_url is not None and not isinstance(self.image_url, str):
+            raise InvalidReply("a reply's image_url must be text")
 
     def to_json(self) -> dict[str, JSONValue]:
         """The JSON body Dailybot shows: `message`, and `image_url`/`buttons` when set."""

@@ -8,6 +8,7 @@ handler's platform calls carry the same deadline, so they fail fast once it has 
 
 from __future__ import annotations
 
+import contextvars
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -31,7 +32,9 @@ def run_within(work: Callable[[], T], seconds: float, *, name: str = "dailybot-h
         except BaseException as exc:  # handed to the waiting thread, which re-raises it
             future.set_exception(exc)
 
-    threading.Thread(target=target, name=name, daemon=True).start()
+    # In a copy of the caller's context: the delivery's log keys live in a context variable.
+    context = contextvars.copy_context()
+    threading.Thread(target=context.run, args=(target,), name=name, daemon=True).start()
     try:
         return future.result(timeout=max(seconds, 0.0))
     except TimeoutError:

@@ -26,6 +26,8 @@ class Call:
     path: str
     token: str | None
     body: Any
+    # The read timeout httpx was given for this request (the client cuts it to the deadline).
+    read_timeout: float | None = None
 
 
 @dataclass
@@ -59,7 +61,8 @@ class FakePlatform:
         token = request.headers.get("x-exchange-token")
         body = json.loads(request.content) if request.content else None
         with self._lock:
-            self.calls.append(Call(request.method, path, token, body))
+            timeout = request.extensions.get("timeout", {}).get("read")
+            self.calls.append(Call(request.method, path, token, body, timeout))
         if request.headers.get("x-api-key") != API_KEY:
             return httpx.Response(
                 401, json={"detail": "Authentication credentials were not provided."}

@@ -287,3 +287,26 @@ def test_the_redactor_keeps_recent_tokens_once_and_forgets_the_oldest() -> None:
         "[redacted] abc [redacted] [redacted]"
     )
     assert scrubber.redact("token-0000") == "token-0000"  # evicted long ago
+
+
+def test_the_dynamodb_endpoint_is_a_setting() -> None:
+    from chalicelib.settings import Settings
+
+    assert Settings.from_env({}).idempotency_dynamodb_endpoint is None
+    configured = Settings.from_env({"IDEMPOTENCY_DYNAMODB_ENDPOINT": " http://127.0.0.1:5000 "})
+    assert configured.idempotency_dynamodb_endpoint == "http://127.0.0.1:5000"
+
+
+def test_buttons_and_images_are_validated() -> None:
+    with pytest.raises(InvalidReply, match="label"):
+        Button("", "x")
+    with pytest.raises(InvalidReply, match="value"):
+        Button("x", 3)  # type: ignore[arg-type]
+    with pytest.raises(InvalidReply, match="label_after_click"):
+        Button("x", "y", label_after_click=1)  # type: ignore[arg-type]
+    with pytest.raises(InvalidReply, match="image_url"):
+        Reply("x", image_url=5)  # type: ignore[arg-type]
+    assert Reply("x", image_url="https://x/y.png").to_json() == {
+        "message": "x",
+        "image_url": "https://x/y.png",
+    }

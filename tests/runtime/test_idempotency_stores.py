@@ -22,8 +22,10 @@ from chalicelib.runtime.ledger import DeliveryInProgress, DeliveryLedger, open_s
 from chalicelib.runtime.replies import in_progress_reply
 from chalicelib.runtime.sqlite_store import SQLitePersistenceLayer, database_path
 from chalicelib.settings import SettingsError
+from tests.conftest import known_secrets
 from tests.runtime.conftest import runtime_env
 from tests.runtime.deliveries import invocation
+from tests.runtime.log_audit import leaks
 from tests.servers import ROOT, free_port
 
 IN_PROGRESS = in_progress_reply().message
@@ -121,6 +123,8 @@ def _deliver_concurrently(
     replies = []
     for child in children:
         out, _ = child.communicate(timeout=60)
+        # The children's log lines are not in this process's capture: audit them here.
+        assert not leaks(out.decode(), known_secrets()), "a secret reached a child's log"
         lines = [line for line in out.decode().splitlines() if line.startswith('{"status"')]
         assert lines, out.decode()
         replies.append(json.loads(lines[-1]))

@@ -18,6 +18,7 @@ from chalicelib.runtime.context import DeliveryContext
 from chalicelib.runtime.registry import CommandRegistry
 from chalicelib.runtime.replies import Button, Reply
 from chalicelib.runtime.wire import IncomingRequest
+from chalicelib.settings import Settings
 from tests.runtime.conftest import Poster, RuntimeFactory
 from tests.runtime.deliveries import (
     ROTATED_SIGNATURE,
@@ -233,8 +234,8 @@ def test_an_unknown_intent_lists_the_available_commands(deliver: Poster) -> None
         assert f"`{intent}`" in message
 
 
-def test_an_unknown_event_or_schedule_is_acknowledged(
-    deliver: Poster, platform: FakePlatform
+def test_an_unknown_event_or_schedule_is_acknowledged_and_logged(
+    deliver: Poster, platform: FakePlatform, capsys: Any
 ) -> None:
     event = deliver(sample("event_kudos_posted", event="forms.response.created"))
     scheduled = deliver(
@@ -244,6 +245,13 @@ def test_an_unknown_event_or_schedule_is_acknowledged(
     assert (event.status_code, event.json_body) == (200, {"status": "accepted"})
     assert (scheduled.status_code, scheduled.json_body) == (200, {"status": "accepted"})
     assert platform.calls == []
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if "{" in line[:1]]
+    warnings = [line for line in lines if line.get("level") == "WARNING"]
+    assert [(w["kind"], w.get("event"), w.get("schedule")) for w in warnings] == [
+        ("event", "forms.response.created", None),
+        ("scheduled", None, "nobody"),
+    ]
+    assert all("no handler" in w["message"] for w in warnings)
 
 
 def _failing_registry() -> CommandRegistry:
@@ -462,3 +470,209 @@ def test_the_runtime_is_built_lazily_from_the_environment(env: dict[str, str]) -
 
 def _log_lines(capsys: Any) -> list[str]:
     return [line for line in capsys.readouterr().out.splitlines() if "delivery finished" in line]
+
+
+# -- the handler's context, replies and time budget ------------------------------------------
+
+
+def test_deliveries_without_a_token_fetch_one_once_through_the_broker(
+    deliver: Poster, platform: FakePlatform
+) -> None:
+    fetched = "xt-fetched-for-aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa"
+    first = invocation("remember", "color blue")
+    second = invocation("recall", "color")
+    for body in (first, second):
+        del body["exchange_token"]
+
+    assert deliver(first).json_body == {"message": "Got it: *color* is `blue`."}
+    assert deliver(second).json_body == {"message": "*color* is `blue`."}
+
+    assert len(platform.calls_to("auth/fetch-command-exchange-token/")) == 1
+    [fetch] = platform.calls_to("auth/fetch-command-exchange-token/")
+    assert fetch.body["user_uuid"] == "aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa"
+    others = [c for c in platform.calls if c.path != "auth/fetch-command-exchange-token/"]
+    assert {c.token for c in others} == {fetched}
+    assert [(r["category"], r["label"]) for r in platform.activity] == [
+        ("usage", "remember"),
+        ("usage", "recall"),
+    ]
+
+
+def test_a_scheduled_delivery_without_a_token_acts_for_its_owner(
+    deliver: Poster, platform: FakePlatform
+) -> None:
+    body = sample("scheduled_standup_reminder")
+    del body["exchange_token"]
+
+    response = deliver(body)
+
+    assert "time for standup" in response.json_body["message"]
+    [record] = platform.activity
+    assert (record["category"], record["action"]) == ("schedule", "fired")
+    assert platform.calls_to("platform/activity/")[0].token == (
+        f"xt-fetched-for-{body['user_uuid']}"
+    )
+
+
+def test_an_event_without_a_token_or_user_fails_politely(
+    deliver: Poster, platform: FakePlatform
+) -> None:
+    body = sample("event_kudos_posted")
+    del body["exchange_token"]
+
+    response = deliver(body)
+
+    assert response.status_code == 200
+    assert "something went wrong" in response.json_body["message"]
+    assert platform.calls == []
+
+
+def _reply_registry() -> CommandRegistry:
+    commands = CommandRegistry()
+
+    @commands.command("many")
+    def many(ctx: DeliveryContext) -> Reply:
+        return Reply("pick", buttons=[Button(f"b{n}", f"many {n}") for n in range(26)])
+
+    @commands.command("most")
+    def most(ctx: DeliveryContext) -> Reply:
+        return Reply("pick", buttons=[Button(f"b{n}", f"most {n}") for n in range(25)])
+
+    return commands
+
+
+def test_a_reply_with_26_buttons_is_an_error_for_the_developer_not_the_user(
+    make_runtime: RuntimeFactory, platform: FakePlatform, capsys: Any
+) -> None:
+    runtime = make_runtime(commands=_reply_registry())
+
+    response = runtime.intake.handle(IncomingRequest.of(encode(invocation("many")), headers()))
+    allowed = runtime.intake.handle(IncomingRequest.of(encode(invocation("most")), headers()))
+
+    assert response.status == 200
+    assert set(response.body) == {"message"}
+    assert "something went wrong while running *many*" in response.body["message"]
+    assert "InvalidReply: a reply has at most 25 buttons, got 26" in capsys.readouterr().out
+    [error] = [r for r in platform.activity if r["category"] == "error"]
+    assert error["metadata"] == {"kind": "command", "error": "InvalidReply"}
+    assert len(allowed.body["buttons"]) == 25
+
+
+def test_every_platform_call_gets_the_budget_that_is_left(
+    make_runtime: RuntimeFactory, platform: FakePlatform
+) -> None:
+    commands = CommandRegistry()
+
+    @commands.command("late")
+    def late(ctx: DeliveryContext) -> str:
+        ctx.storage.get("early")
+        time.sleep(0.6)
+        ctx.storage.get("late")
+        return "done"
+
+    runtime = make_runtime(
+        commands=commands, DAILYBOT_REPLY_BUDGET="2.5", DAILYBOT_REPLY_MARGIN="0.5"
+    )
+
+    response = runtime.intake.handle(IncomingRequest.of(encode(invocation("late")), headers()))
+
+    assert response.body == {"message": "done"}
+    usage, early, last = platform.calls
+    assert usage.path == "platform/activity/"
+    assert usage.read_timeout is not None
+    assert early.read_timeout is not None
+    assert last.read_timeout is not None
+    # The handler's budget is 2.5 - 0.5 = 2 s; the configured read timeout is 5 s.
+    assert 1.5 < early.read_timeout <= usage.read_timeout <= 2.0
+    assert last.read_timeout <= early.read_timeout - 0.5
+
+
+def test_a_command_that_overruns_the_default_budget_is_answered_before_ten_seconds() -> None:
+    settings = Settings.from_env({})
+
+    assert settings.reply_budget_seconds == 10.0
+    assert 0 < settings.reply_margin_seconds < settings.reply_budget_seconds
+
+
+def test_the_route_reads_its_own_request_even_if_another_thread_replaced_the_apps(
+    runtime: Any, platform: FakePlatform
+) -> None:
+    from chalice.app import Request
+
+    from app import dailybot_delivery
+    from chalicelib.runtime.chalice_adapter import current_request, keep_request
+
+    def request(body: bytes, signature: str) -> Request:
+        event = {
+            "headers": {"X-DailyBot-Signature": signature, "Content-Type": "application/json"},
+            "multiValueQueryStringParameters": None,
+            "pathParameters": None,
+            "requestContext": {"httpMethod": "POST", "resourcePath": "/dailybot"},
+            "body": body.decode(),
+            "isBase64Encoded": False,
+            "stageVariables": None,
+        }
+        return Request(event)
+
+    mine = request(encode(invocation("recall", "color")), SIGNATURE)
+    other = request(b"{}", "forged")
+
+    def route(event: Request) -> Any:
+        app.current_request = other  # what a concurrent request does in `chalice local`
+        return dailybot_delivery()
+
+    response = keep_request(mine, route)
+
+    assert response.status_code == 200
+    assert response.body["message"] == "Nothing is stored under *color*."
+    assert current_request(app) is other
+    app.current_request = None
+    with pytest.raises(RuntimeError, match="no request"):
+        current_request(app)
+
+
+@pytest.mark.parametrize(
+    ("intent", "expected"),
+    [
+        ("boom", "something went wrong"),
+        ("flaky", "something went wrong"),
+        ("wrong", "something went wrong"),
+        ("sleepy", "taking too long"),
+        ("fancy", "pick"),
+    ],
+)
+def test_handler_outcomes_through_the_app(
+    make_runtime: RuntimeFactory, platform: FakePlatform, intent: str, expected: str
+) -> None:
+    make_runtime(
+        commands=_failing_registry(), DAILYBOT_REPLY_BUDGET="1.0", DAILYBOT_REPLY_MARGIN="0.5"
+    )
+    platform.fail("platform/storage/", *[503] * 10)
+
+    with Client(app, stage_name="test") as client:
+        response = client.http.post("/dailybot", headers=headers(), body=encode(invocation(intent)))
+
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "application/json"
+    assert expected in response.json_body["message"]
+    assert "Traceback" not in response.body.decode()
+
+
+def test_a_token_fetched_for_a_delivery_never_reaches_the_logs(
+    make_runtime: RuntimeFactory, capsys: Any
+) -> None:
+    commands = CommandRegistry()
+
+    @commands.command("leaky")
+    def leaky(ctx: DeliveryContext) -> str:
+        raise RuntimeError(f"careless {ctx.tokens.token().reveal()}")
+
+    runtime = make_runtime(commands=commands)
+    body = invocation("leaky")
+    del body["exchange_token"]
+
+    runtime.intake.handle(IncomingRequest.of(encode(body), headers()))
+
+    out = capsys.readouterr().out
+    assert "RuntimeError: careless [redacted]" in out
+    assert "xt-fetched-for-" not in out
