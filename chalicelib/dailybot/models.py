@@ -68,14 +68,38 @@ class ActivityRecord:
     created_at: str
 
 
+class InvalidMessage(ValueError):
+    """A chat message (a reply or a follow-up) that Dailybot cannot show."""
+
+
 @dataclass(frozen=True)
 class MessageButton:
-    """A button of a chat message (as in the send-message API)."""
+    """A chat button; clicking it runs `value` as a command (`button_type="Command"`).
+
+    The same shape in a command's reply and in the send-message API.
+    """
 
     label: str
     value: str
     label_after_click: str | None = None
     button_type: str = "Command"
+
+    def __post_init__(self) -> None:
+        for name in ("label", "value", "button_type"):
+            if not isinstance(getattr(self, name), str) or not getattr(self, name):
+                raise InvalidMessage(f"a button's {name} must be non-empty text")
+        if self.label_after_click is not None and not isinstance(self.label_after_click, str):
+            raise InvalidMessage("a button's label_after_click must be text")
+
+    def to_json(self) -> dict[str, JSONValue]:
+        data: dict[str, JSONValue] = {
+            "label": self.label,
+            "value": self.value,
+            "button_type": self.button_type,
+        }
+        if self.label_after_click is not None:
+            data["label_after_click"] = self.label_after_click
+        return data
 
 
 @dataclass(frozen=True)

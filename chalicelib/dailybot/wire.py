@@ -92,19 +92,7 @@ def message_body(message: OutgoingMessage, *, exchange_token: Secret | None) -> 
     }
     body.update({name: list(values) for name, values in targets.items() if values})
     if message.buttons:
-        body["buttons"] = [
-            {
-                "label": button.label,
-                "value": button.value,
-                "button_type": button.button_type,
-                **(
-                    {"label_after_click": button.label_after_click}
-                    if button.label_after_click is not None
-                    else {}
-                ),
-            }
-            for button in message.buttons
-        ]
+        body["buttons"] = [button.to_json() for button in message.buttons]
     if message.image_url is not None:
         body["image_url"] = message.image_url
     if exchange_token is not None:

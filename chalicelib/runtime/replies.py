@@ -10,40 +10,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from chalicelib.dailybot.models import JSONValue
+from chalicelib.dailybot.models import InvalidMessage, JSONValue, MessageButton
 
 MAX_BUTTONS: Final = 25
 
 
-class InvalidReply(ValueError):
+# A reply's buttons are the send-message API's buttons.
+Button = MessageButton
+
+
+class InvalidReply(InvalidMessage):
     """A handler built a reply Dailybot cannot show."""
-
-
-@dataclass(frozen=True)
-class Button:
-    """A chat button; clicking it runs `value` as a command (`button_type="Command"`)."""
-
-    label: str
-    value: str
-    label_after_click: str | None = None
-    button_type: str = "Command"
-
-    def __post_init__(self) -> None:
-        for name in ("label", "value", "button_type"):
-            if not isinstance(getattr(self, name), str) or not getattr(self, name):
-                raise InvalidReply(f"a button's {name} must be non-empty text")
-        if self.label_after_click is not None and not isinstance(self.label_after_click, str):
-            raise InvalidReply("a button's label_after_click must be text")
-
-    def to_json(self) -> dict[str, JSONValue]:
-        data: dict[str, JSONValue] = {
-            "label": self.label,
-            "value": self.value,
-            "button_type": self.button_type,
-        }
-        if self.label_after_click is not None:
-            data["label_after_click"] = self.label_after_click
-        return data
 
 
 @dataclass(frozen=True)

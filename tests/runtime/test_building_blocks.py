@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from chalicelib.dailybot.models import ScheduleSpec
+from chalicelib.dailybot.models import InvalidMessage, ScheduleSpec
 from chalicelib.observability import RedactingFilter, redactor
 from chalicelib.redaction import Secret
 from chalicelib.runtime.declarations import (
@@ -298,11 +298,12 @@ def test_the_dynamodb_endpoint_is_a_setting() -> None:
 
 
 def test_buttons_and_images_are_validated() -> None:
-    with pytest.raises(InvalidReply, match="label"):
+    # A button is checked when it is made, the same way for replies and follow-up messages.
+    with pytest.raises(InvalidMessage, match="label"):
         Button("", "x")
-    with pytest.raises(InvalidReply, match="value"):
+    with pytest.raises(InvalidMessage, match="value"):
         Button("x", 3)  # type: ignore[arg-type]
-    with pytest.raises(InvalidReply, match="label_after_click"):
+    with pytest.raises(InvalidMessage, match="label_after_click"):
         Button("x", "y", label_after_click=1)  # type: ignore[arg-type]
     with pytest.raises(InvalidReply, match="image_url"):
         Reply("x", image_url=5)  # type: ignore[arg-type]
