@@ -23,7 +23,7 @@ app.register_middleware(keep_request, "http")
 def dailybot_delivery() -> Response:
     """Every Dailybot delivery: command invocations, event callbacks, scheduled executions."""
     request = incoming_request(current_request(app))
-    return chalice_response(container.get().intake.handle(request))
+    return chalice_response(container.answer(request))
 
 
 @app.route("/health", methods=["GET"])

@@ -17,14 +17,15 @@ from chalicelib.dailybot.client import DailybotClient
 from chalicelib.dailybot.deadline import Deadline
 from chalicelib.dailybot.models import ExchangeTokenGrant
 from chalicelib.dailybot.tokens import ExchangeTokenBroker
-from chalicelib.observability import platform_call_tracer, protect_root_logging, redactor
+from chalicelib.observability import logger, platform_call_tracer, protect_root_logging, redactor
 from chalicelib.runtime.hooks import VerifiedDeliveryHook
 from chalicelib.runtime.intake import Intake
 from chalicelib.runtime.ledger import DeliveryLedger, open_store
 from chalicelib.runtime.reconcile import build_hook
 from chalicelib.runtime.registry import CommandRegistry, registry
+from chalicelib.runtime.wire import IncomingRequest, OutgoingResponse
 from chalicelib.secrets import CurrentSignatures, resolve_secrets
-from chalicelib.settings import Settings
+from chalicelib.settings import Settings, SettingsError
 
 __all__ = ["LazyRuntime", "Runtime", "build_runtime", "container"]
 
@@ -129,6 +130,21 @@ class LazyRuntime:
                 if self._runtime is None:
                     self._runtime = build_runtime()
         return self._runtime
+
+    def answer(self, request: IncomingRequest) -> OutgoingResponse:
+        """The intake's answer, or a 503 while the settings keep the runtime from starting.
+
+        A 503 makes Dailybot deliver again later, which succeeds once the deployment is fixed.
+        """
+        try:
+            runtime = self.get()
+        except SettingsError as error:
+            # The message names the variable or parameter, never a secret value.
+            logger.error("the runtime cannot start: %s", error)
+            return OutgoingResponse.refusal(
+                503, "not_configured", "The command's backend is not configured correctly."
+            )
+        return runtime.intake.handle(request)
 
     def reset(self, runtime: Runtime | None = None) -> None:
         """Drops the built runtime (closing it), or installs `runtime` instead."""
