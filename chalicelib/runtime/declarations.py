@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Final
@@ -27,6 +28,16 @@ EVENT_NAMES: Final = (
     "organization.team_user_added",
     "organization.team_user_removed",
 )
+
+TIMEZONE_TYPES: Final = ("organization_timezone", "user_timezone")
+# Five fields of numbers, names (JAN, MON), `*`, ranges, lists and steps; the platform parses it.
+_CRON_FIELD: Final = r"[0-9A-Za-z*?/,\-]+"
+_CRON: Final = re.compile(rf"{_CRON_FIELD}(\s+{_CRON_FIELD}){{4}}")
+
+
+def _positive(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
 
 # Older docs spell events like KUDOS_POSTED; both spellings name the dotted event.
 _BY_SPELLING: Final = {name: name for name in EVENT_NAMES} | {
@@ -59,8 +70,26 @@ class ScheduleDeclaration:
     def __post_init__(self) -> None:
         if not self.name.strip():
             raise ValueError("a schedule declaration needs a name")
-        if self.cron is None and self.execution_frequency is None:
-            raise ValueError(f"schedule {self.name!r} needs a cron or an execution_frequency")
+        if (self.cron is None) == (self.execution_frequency is None):
+            raise ValueError(
+                f"schedule {self.name!r} needs either a cron or an execution_frequency, not both"
+            )
+        if self.cron is not None and not _CRON.fullmatch(self.cron.strip()):
+            raise ValueError(
+                f"schedule {self.name!r}: {self.cron!r} is not a five-field cron expression"
+            )
+        if self.execution_frequency is not None and not _positive(self.execution_frequency):
+            raise ValueError(f"schedule {self.name!r}: execution_frequency must be minutes above 0")
+        if not (self.repeats == -1 or _positive(self.repeats)):
+            raise ValueError(f"schedule {self.name!r}: repeats must be -1 (forever) or above 0")
+        if self.timezone_type not in TIMEZONE_TYPES:
+            raise ValueError(
+                f"schedule {self.name!r}: timezone_type must be one of {', '.join(TIMEZONE_TYPES)}"
+            )
+        try:
+            self.fingerprint()
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"schedule {self.name!r}: payload must be plain JSON ({exc})") from exc
 
     def __hash__(self) -> int:
         return hash(self.fingerprint())

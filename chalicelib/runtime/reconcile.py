@@ -23,7 +23,6 @@ loses at most the one schedule whose create timed out without an answer.
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -37,7 +36,7 @@ from chalicelib.dailybot.client import DailybotClient
 from chalicelib.dailybot.deadline import Deadline
 from chalicelib.dailybot.errors import NotFound
 from chalicelib.dailybot.models import ScheduledExecution
-from chalicelib.observability import metrics
+from chalicelib.observability import logger, metrics
 from chalicelib.redaction import Secret
 from chalicelib.runtime.declarations import EventDeclaration, ScheduleDeclaration
 from chalicelib.runtime.reconcile_lock import IdempotencyStoreLock, ReconcileLock
@@ -56,8 +55,6 @@ from chalicelib.runtime.registration_state import (
     RegistrationState,
 )
 from chalicelib.settings import Settings
-
-logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 

@@ -23,7 +23,7 @@ import httpx
 
 from chalicelib.commands import load_commands
 from chalicelib.dailybot.client import DailybotClient
-from chalicelib.dailybot.errors import DailybotError
+from chalicelib.dailybot.errors import AuthenticationFailed, DailybotError, PermissionDenied
 from chalicelib.dailybot.tokens import ExchangeTokenBroker
 from chalicelib.runtime.reconcile import (
     DeclarationSource,
@@ -134,6 +134,11 @@ def _sync(
         try:
             # Fetched first, so a wrong owner or a key without the scope fails before any plan.
             tokens.token()
+        except (AuthenticationFailed, PermissionDenied) as exc:
+            raise SyncError(
+                "the platform refused DAILYBOT_API_KEY (fetching an exchange token needs the"
+                f" AUTH_FETCH_EXCHANGE_TOKEN scope): {exc}"
+            ) from exc
         except DailybotError as exc:
             raise SyncError(
                 f"could not fetch an exchange token for DAILYBOT_OWNER_UUID: {exc}"

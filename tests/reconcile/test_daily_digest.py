@@ -12,6 +12,7 @@ from chalicelib.dailybot.models import ActivityEntry, ActivityRecord
 from chalicelib.runtime.context import DeliveryContext
 from chalicelib.runtime.delivery import Delivery, DeliveryKind, ScheduledRun
 from chalicelib.runtime.registry import registry
+from emulator.schedules import check_cron
 from tests.reconcile.conftest import ACME, JANE, Platform
 
 
@@ -103,3 +104,13 @@ def test_a_run_days_later_finds_a_quiet_day(platform: Platform) -> None:
     reply = daily_digest(scheduled_run(platform, time.time() + 3 * 86400))
 
     assert reply == "*Daily digest*: no activity in the last 24 hours."
+
+
+def test_every_shipped_schedule_is_one_the_platform_accepts() -> None:
+    # The runtime carries no cron parser; the emulator's check is the platform's rule.
+    load_commands()
+
+    for declaration in registry.declared_schedules():
+        assert (declaration.cron is None) != (declaration.execution_frequency is None)
+        if declaration.cron is not None:
+            assert check_cron(declaration.cron) == declaration.cron

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 import threading
+import time
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -21,10 +28,13 @@ from tests.reconcile.conftest import (
     counted_client,
     new_lock,
 )
+from tests.servers import ROOT
 
 DIGEST = ScheduleDeclaration(name="daily-digest", cron="0 9 * * 1-5")
 KUDOS = EventDeclaration("kudos.posted")
 PUBLIC_URL = "http://127.0.0.1:8999/dailybot"
+# Acme's time zone in the emulator's default fixtures.
+BOGOTA = ZoneInfo("America/Bogota")
 
 
 @dataclass
@@ -327,12 +337,91 @@ class UnreleasableLock:
 
 
 def test_a_lock_that_cannot_be_released_does_not_undo_the_work(
-    platform: Platform, caplog: pytest.LogCaptureFixture
+    platform: Platform, capsys: pytest.CaptureFixture[str]
 ) -> None:
     engine = Reconciler(platform.client, namespace=NAMESPACE, lock=UnreleasableLock())
 
     result = engine.reconcile(Declarations().desired(), platform.tokens())
 
     assert result.status is ReconcileStatus.APPLIED
-    assert "could not release the reconcile lock" in caplog.text
+    assert "could not release the reconcile lock" in capsys.readouterr().out
     assert NAMESPACE in repr(engine)
+
+
+def test_two_processes_sharing_the_sqlite_store_leave_one_schedule(
+    platform: Platform, lock_store_path: Path
+) -> None:
+    # Real processes, as two containers would be: nothing shared but the store file.
+    start_at = time.time() + 5.0
+    command = [
+        sys.executable,
+        "-m",
+        "tests.reconcile.reconcile_process",
+        platform.api_url,
+        str(lock_store_path),
+        str(start_at),
+    ]
+    environment = {**os.environ, "POWERTOOLS_TRACE_DISABLED": "true"}
+    processes = [
+        subprocess.Popen(
+            command, cwd=ROOT, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+        for _ in range(2)
+    ]
+    outputs = [process.communicate(timeout=60) for process in processes]
+
+    assert [p.returncode for p in processes] == [0, 0], [err.decode() for _, err in outputs]
+    results = [json.loads(out.decode().strip().splitlines()[-1]) for out, _ in outputs]
+    statuses = sorted(r["status"] for r in results)
+    # The loser is normally BUSY; a process that started late finds the work done instead.
+    assert statuses in (
+        sorted([str(ReconcileStatus.APPLIED), str(ReconcileStatus.BUSY)]),
+        sorted([str(ReconcileStatus.APPLIED), str(ReconcileStatus.UP_TO_DATE)]),
+    )
+    (row,) = platform.schedules_named("daily-digest")
+    (winner,) = [r for r in results if r["status"] == str(ReconcileStatus.APPLIED)]
+    assert row["uuid"] == winner["uuids"]["daily-digest"]
+    assert len(platform.hooks()) == 1
+    # And the loser's next look finds the work done: one read, no write.
+    platform.transport.clear()
+    again = reconciler(platform, lock_store_path).reconcile(
+        Declarations().desired(), platform.tokens()
+    )
+    assert again.status is ReconcileStatus.UP_TO_DATE
+    assert platform.transport.writes() == []
+
+
+def test_the_updated_schedule_fires_at_the_new_time_on_the_virtual_clock(
+    platform: Platform,
+) -> None:
+    declared = Declarations()
+    engine = reconciler(platform)
+    engine.reconcile(declared.desired(), platform.tokens())
+    declared.schedules = [ScheduleDeclaration(name="daily-digest", cron="30 10 * * 1-5")]
+    engine.reconcile(declared.desired(), platform.tokens())
+
+    with platform.control() as control:
+        now = datetime.fromisoformat(control.get("/_emulator/clock").json()["now"])
+        target = _next_weekday_at(now.astimezone(BOGOTA), hour=10, minute=30)
+        advanced = control.post(
+            "/_emulator/clock/advance", json={"seconds": (target - now).total_seconds()}
+        ).json()
+        deliveries = control.get("/_emulator/deliveries").json()
+
+    # The 09:00 run of the same day is gone with the old cron: one run, at 10:30.
+    assert advanced["fired"] == 1
+    # Nothing listens at the callback URL, so each run is attempted more than once.
+    runs = [d for d in deliveries if d["kind"] == "scheduled_execution"]
+    (run,) = [d for d in runs if d["attempt"] == 1]
+    assert {d["url"] for d in runs} == {PUBLIC_URL}
+    fired_at = datetime.fromisoformat(run["at"]).astimezone(BOGOTA)
+    assert (fired_at.weekday() < 5, fired_at.hour, fired_at.minute) == (True, 10, 30)
+
+
+def _next_weekday_at(now: datetime, *, hour: int, minute: int) -> datetime:
+    candidate = now.replace(hour=hour, minute=minute, second=0, microsecond=0)
+    if candidate <= now:
+        candidate += timedelta(days=1)
+    while candidate.weekday() >= 5:
+        candidate += timedelta(days=1)
+    return candidate

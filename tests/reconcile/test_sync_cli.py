@@ -228,3 +228,35 @@ def test_a_broken_idempotency_store_is_a_clear_error(platform: Platform, tmp_pat
     assert status == EXIT_ERROR
     assert err.startswith("sync: error: the idempotency store failed")
     assert platform.schedules_named("daily-digest") == []
+
+
+def test_a_refused_api_key_is_named_in_the_error(platform: Platform, tmp_path: Path) -> None:
+    env = sync_env(platform, tmp_path, DAILYBOT_API_KEY="not-a-key")
+
+    status, out, err = run("--dry-run", env=env, transport=platform.transport)
+
+    assert status == EXIT_ERROR
+    assert err.startswith("sync: error: the platform refused DAILYBOT_API_KEY")
+    assert err.count("\n") == 1
+    assert out == ""
+
+
+def test_make_sync_dry_run_from_a_clean_environment(platform: Platform, tmp_path: Path) -> None:
+    # Only what the documentation lists, plus PATH: no virtualenv activated, no AWS settings.
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), **sync_env(platform, tmp_path)}
+
+    done = subprocess.run(
+        ["make", "--no-print-directory", "sync", "ARGS=--dry-run"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    assert done.returncode == EXIT_OK, done.stderr
+    assert "dry run: nothing is changed" in done.stdout
+    assert "plan: 2 created, 0 updated, 0 deleted, 0 unchanged" in done.stdout
+    assert platform.schedules_named("daily-digest") == []
+    assert "Traceback" not in done.stderr
