@@ -384,10 +384,12 @@ class ColdStartReconciler:
     """The verified-delivery hook that reconciles on a container's first verified delivery.
 
     At most once per `settings.reconcile_period_seconds` per container, using the delivery's
-    token session and deadline. A failure is logged and counted, never raised (the delivery
-    goes on), and not recorded as done: a delivery after `retry_after_failure_seconds` tries
-    again. Losing the lock to another container is not done either; the next delivery looks
-    again, which costs one read once the other container has finished.
+    token session and deadline. The first run costs one storage read when nothing changed;
+    later ones also check each declared schedule on the platform and repair what was lost.
+    A failure is logged and counted, never raised (the delivery goes on), and not recorded as
+    done: a delivery after `retry_after_failure_seconds` tries again. Losing the lock to
+    another container is not done either; the next delivery looks again, which costs one read
+    once the other container has finished.
     """
 
     def __init__(
@@ -408,6 +410,10 @@ class ColdStartReconciler:
         self._count_error = count_error
         self._retry_after_failure = retry_after_failure_seconds
         self._next_due: float | None = None
+        # The first reconcile of a container trusts the stored fingerprints (one read); later
+        # ones, once a period, also GET each schedule, so one deleted on Dailybot comes back
+        # without anyone running `make sync`.
+        self._settled = False
         self._running = threading.Lock()
 
     def __repr__(self) -> str:
@@ -432,7 +438,9 @@ class ColdStartReconciler:
         try:
             # Read per run, not at construction: command modules may register after wiring.
             desired = desired_registration(self._registry, self._settings)
-            result = self._reconciler.reconcile(desired, tokens, deadline=deadline)
+            result = self._reconciler.reconcile(
+                desired, tokens, verify=self._settled, deadline=deadline
+            )
         except Exception:
             logger.exception(
                 "self-registration failed; it will be tried again",
@@ -443,6 +451,7 @@ class ColdStartReconciler:
             return
         if result.done:
             self._next_due = self._clock() + self._settings.reconcile_period_seconds
+            self._settled = True
         if result.plan.writes and result.done:
             counts = {str(o): n for o, n in result.plan.counts().items() if n}
             logger.info("self-registration applied", extra={"steps": counts})

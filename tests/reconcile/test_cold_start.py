@@ -99,17 +99,43 @@ def test_the_first_delivery_registers_and_later_ones_in_the_period_cost_nothing(
     assert hook.platform.transport.sent == []
 
 
-def test_after_the_period_a_delivery_costs_one_storage_read(hook: Hook) -> None:
+def test_after_the_period_a_delivery_reads_the_state_and_checks_each_schedule(
+    hook: Hook,
+) -> None:
     hook.deliver()
     hook.platform.transport.clear()
 
     hook.clock.now += PERIOD
     hook.deliver()
 
-    assert [(r.path, r.storage_op) for r in hook.platform.transport.sent] == [
-        ("/v1/platform/storage/", "get")
+    sent = [
+        (r.method, r.path.rsplit("/", 2)[0], r.storage_op) for r in hook.platform.transport.sent
+    ]
+    # The state, a token for the checks (a delivery without one here), one GET a schedule.
+    assert sent == [
+        ("POST", "/v1/platform", "get"),
+        ("POST", "/v1/auth", None),
+        ("GET", "/v1/platform/scheduling", None),
     ]
     assert len(hook.platform.schedules_named("daily-digest")) == 1
+
+
+def test_a_schedule_deleted_on_dailybot_comes_back_within_a_period(hook: Hook) -> None:
+    hook.deliver()
+    (row,) = hook.platform.schedules_named("daily-digest")
+    lost = row["uuid"]
+    platform = hook.platform
+    platform.client.delete_schedule(lost, exchange_token=platform.tokens().token())
+
+    hook.clock.now += PERIOD - 1
+    hook.deliver()
+    assert hook.platform.schedules_named("daily-digest") == []
+
+    hook.clock.now += 1
+    hook.deliver()
+    (repaired,) = hook.platform.schedules_named("daily-digest")
+    assert repaired["uuid"] != lost
+    assert hook.errors == 0
 
 
 def test_a_platform_failure_is_logged_counted_and_tried_again_later(
