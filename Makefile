@@ -29,10 +29,10 @@ run: $(STAMP)
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
-	$(PY) -m ruff format --check chalicelib emulator app.py
+	$(PY) -m ruff format --check app.py chalicelib emulator infra devstack benchmarks tests
 
 typecheck: $(STAMP)
-	$(PY) -m mypy --strict chalicelib emulator app.py
+	$(PY) -m mypy --strict app.py chalicelib emulator infra devstack benchmarks
 
 pytest: $(STAMP)
 	$(PY) -m pytest --cov --cov-report=term --cov-fail-under=90 $(ARGS)

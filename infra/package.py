@@ -2,8 +2,8 @@
 
 Writes `build/package/sam.json` (the SAM template merged with `infra/resources.json`) and
 `build/package/deployment.zip`, then trims from the zip what the Lambda Python runtime already
-ships and reports what is left. Never talks to AWS: Chalice only needs a region name to render
-ARNs, so a placeholder region is set when none is configured.
+ships (and any local bytecode) and reports what is left. Never talks to AWS: Chalice only
+needs a region name to render ARNs, so a placeholder region is set when none is configured.
 
     python -m infra.package [--stage prod] [--output build/package]
 """
@@ -149,6 +149,12 @@ def _is_runtime_provided(top: str) -> bool:
     return top.endswith("-stubs")
 
 
+def _is_bytecode(name: str) -> bool:
+    # Chalice copies chalicelib/ as it is on disk, __pycache__ included: whatever the last local
+    # run compiled would ship (and change the zip's size from one build to the next).
+    return "__pycache__/" in name or name.endswith((".pyc", ".pyo"))
+
+
 def _trim(zip_path: Path) -> tuple[str, ...]:
     trimmed = zip_path.with_suffix(".trimmed.zip")
     removed: set[str] = set()
@@ -157,6 +163,8 @@ def _trim(zip_path: Path) -> tuple[str, ...]:
             top = info.filename.split("/", 1)[0]
             if _is_runtime_provided(top):
                 removed.add(top)
+                continue
+            if _is_bytecode(info.filename):
                 continue
             target.writestr(info, source.read(info), compress_type=zipfile.ZIP_DEFLATED)
     trimmed.replace(zip_path)

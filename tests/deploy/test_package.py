@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -55,8 +56,9 @@ def test_trim_drops_runtime_provided_distributions_only(tmp_path: Path) -> None:
         "jmespath-1.1.0.data/scripts/jp.py",
         "wrapt-stubs/__init__.pyi",
     ]
+    bytecode = ["chalicelib/__pycache__/app.cpython-311.pyc", "chalicelib/stale.pyc"]
     with zipfile.ZipFile(zip_path, "w") as archive:
-        for name in kept + dropped:
+        for name in kept + dropped + bytecode:
             archive.writestr(name, "x")
 
     removed = package._trim(zip_path)
@@ -66,10 +68,15 @@ def test_trim_drops_runtime_provided_distributions_only(tmp_path: Path) -> None:
     assert set(removed) == {name.split("/", 1)[0] for name in dropped}
 
 
-def test_summary_reports_bytes_mib_and_what_was_left_out(packaged: Packaged) -> None:
+def test_summary_reports_bytes_mib_and_what_was_left_out(prod_packaged: Packaged) -> None:
     sizes = {"aws_lambda_powertools": 900_000, "httpx": 60_000, "app.py": 1_000}
     result = package.PackageResult(
-        "prod", packaged.template_path, packaged.zip_path, 3 * package.MIB, ("botocore",), sizes
+        "prod",
+        prod_packaged.template_path,
+        prod_packaged.zip_path,
+        3 * package.MIB,
+        ("botocore",),
+        sizes,
     )
     text = package.summary(result, top=2)
     assert f"{3 * package.MIB} bytes (3.00 MiB)" in text
@@ -78,9 +85,20 @@ def test_summary_reports_bytes_mib_and_what_was_left_out(packaged: Packaged) -> 
     assert "left to the Lambda runtime: botocore" in text
 
 
+def test_readme_reports_the_size_of_the_zip(prod_packaged: Packaged) -> None:
+    section = (ROOT / "README.md").read_text().split("## Deploying to AWS", 1)[1]
+    found = re.search(r"about \*\*([0-9.]+) MiB\*\* \(([0-9,]+) bytes", section)
+    assert found, "the deployment section states the zip's size"
+    mib, stated = float(found[1]), int(found[2].replace(",", ""))
+    size = prod_packaged.zip_path.stat().st_size
+    # The code changes a little between releases; a stale figure may not drift past 5%.
+    assert abs(size / package.MIB - mib) <= 0.05 * mib + 0.05
+    assert abs(size - stated) <= 0.05 * size, f"README says {stated} bytes, the zip has {size}"
+
+
 def test_packaged_stage_is_pinned_in_the_template(packaged: Packaged) -> None:
     document = json.loads(packaged.template_path.read_text())
-    assert document["Parameters"]["Stage"]["Default"] == "prod"
+    assert document["Parameters"]["Stage"]["Default"] == packaged.stage
 
 
 # Run inside a bare interpreter (`-S`: no site-packages) whose path holds only the unpacked
@@ -103,10 +121,10 @@ print("ok")
 
 
 def test_trimmed_zip_runs_with_only_what_lambda_provides(
-    packaged: Packaged, tmp_path: Path
+    prod_packaged: Packaged, tmp_path: Path
 ) -> None:
     unpacked = tmp_path / "task"
-    with zipfile.ZipFile(packaged.zip_path) as archive:
+    with zipfile.ZipFile(prod_packaged.zip_path) as archive:
         archive.extractall(unpacked)
     runtime = tmp_path / "runtime"
     runtime.mkdir()

@@ -14,7 +14,7 @@ from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 from cfnlint.api import ManualArgs, lint
 from samtranslator.translator.transform import transform
 
-from tests.deploy.conftest import STAGE, Packaged
+from tests.deploy.conftest import Packaged
 from tests.servers import ROOT
 
 REPLY_BUDGET_SECONDS = 10
@@ -25,8 +25,14 @@ TABLE_ACTIONS = {
     "dynamodb:UpdateItem",
     "dynamodb:DeleteItem",
 }
+TRACE_ACTIONS = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
 # The only actions IAM offers no resource-level scoping for.
-RESOURCE_WILDCARD_ACTIONS = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+RESOURCE_WILDCARD_ACTIONS = TRACE_ACTIONS
+PARAMETER_ACTIONS = {"ssm:GetParameter"}
+LOG_ACTIONS = {"logs:CreateLogStream", "logs:PutLogEvents"}
+# Everything the function's role may do, across every policy attached to it.
+GRANTED_ACTIONS = TABLE_ACTIONS | PARAMETER_ACTIONS | LOG_ACTIONS | TRACE_ACTIONS
+SSM_ARN = "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter"
 ACTION = re.compile(r"^[a-z0-9-]+:[A-Za-z0-9]+$")
 LINT_CONFIG = ManualArgs(include_checks=["I"], regions=["us-east-1", "eu-west-1"])
 
@@ -54,14 +60,38 @@ def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
+def _template_policies(template: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    for name, resource in template["Resources"].items():
+        properties = resource.get("Properties", {})
+        if resource["Type"] == "AWS::IAM::Role":
+            assert not properties.get("ManagedPolicyArns"), name
+            for inline in properties.get("Policies", []):
+                yield f"{name}/{inline['PolicyName']}", inline["PolicyDocument"]
+        elif resource["Type"] == "AWS::IAM::Policy":
+            yield name, properties["PolicyDocument"]
+        elif resource["Type"] == "AWS::Serverless::Function":
+            assert "Policies" not in properties, name
+
+
 def _policy_documents(packaged: Packaged) -> Iterator[tuple[str, dict[str, Any]]]:
-    for name, role in packaged.of_type("AWS::IAM::Role").items():
-        for inline in role["Properties"].get("Policies", []):
-            yield f"{name}/{inline['PolicyName']}", inline["PolicyDocument"]
-    for name, policy in packaged.of_type("AWS::IAM::Policy").items():
-        yield name, policy["Properties"]["PolicyDocument"]
+    yield from _template_policies(packaged.template)
     for path in sorted((ROOT / ".chalice").glob("policy-*.json")):
         yield path.name, json.loads(path.read_text())
+
+
+def _wildcard_actions(documents: Iterator[tuple[str, dict[str, Any]]]) -> list[str]:
+    found = []
+    for name, document in documents:
+        for statement in _statements(document):
+            if "NotAction" in statement or "NotResource" in statement:
+                found.append(f"{name}: NotAction/NotResource")
+            for action in _as_list(statement.get("Action", [])):
+                if not ACTION.match(action):
+                    found.append(f"{name}: {action!r} is not one exact action")
+            if "*" in _as_list(statement.get("Resource", [])):
+                extra = set(_as_list(statement["Action"])) - RESOURCE_WILDCARD_ACTIONS
+                found += [f"{name}: {action} on every resource" for action in sorted(extra)]
+    return found
 
 
 @pytest.fixture(scope="module")
@@ -92,8 +122,26 @@ def test_sam_template_is_cfn_lint_clean(packaged: Packaged) -> None:
 
 def test_translated_cloudformation_is_cfn_lint_clean(translated: dict[str, Any]) -> None:
     assert "Transform" not in translated
-    assert translated["Resources"]["APIHandler"]["Type"] == "AWS::Lambda::Function"
+    types = {resource["Type"] for resource in translated["Resources"].values()}
+    assert not {t for t in types if t.startswith("AWS::Serverless::")}
+    assert {"AWS::Lambda::Function", "AWS::ApiGateway::RestApi", "AWS::ApiGateway::Stage"} <= types
     assert _lint(translated) == []
+
+
+def test_the_linter_really_reads_the_translated_template(translated: dict[str, Any]) -> None:
+    # A clean result means something only if the same call reports a broken copy.
+    broken = json.loads(json.dumps(translated))
+    broken["Resources"]["APIHandler"]["Properties"]["MemorySize"] = 99_999
+    broken["Resources"]["IdempotencyTable"]["Properties"]["BillingMode"] = "ON_DEMAND"
+    found = " ".join(_lint(broken))
+    assert "E3034" in found  # MemorySize above Lambda's maximum
+    assert "E3030" in found  # BillingMode not one of its values
+
+
+def test_translated_cloudformation_grants_no_wildcard_action(translated: dict[str, Any]) -> None:
+    documents = list(_template_policies(translated))
+    assert {name.split("/")[0] for name, _ in documents} == {"ApiHandlerRole", "RuntimePolicy"}
+    assert _wildcard_actions(iter(documents)) == []
 
 
 def test_idempotency_table_is_on_demand_with_ttl_and_pitr(packaged: Packaged) -> None:
@@ -110,6 +158,9 @@ def test_idempotency_table_is_on_demand_with_ttl_and_pitr(packaged: Packaged) ->
         "Enabled": True,
     }
     assert properties["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    # The AWS managed key aws/dynamodb: its key policy serves every principal allowed to use
+    # DynamoDB, so the role needs no KMS grant (a customer managed key would).
+    assert properties["SSESpecification"] == {"SSEEnabled": True}
 
 
 def test_function_env_points_the_idempotency_store_at_the_table(env: dict[str, Any]) -> None:
@@ -126,7 +177,7 @@ def test_function_outlives_the_reply_budget_and_traces(
     assert properties["MemorySize"] == stage["lambda_memory_size"] == 1024
     assert properties["Tracing"] == "Active"
     assert properties["Runtime"] == "python3.11"
-    assert properties["Tags"]["stage"] == STAGE
+    assert properties["Tags"]["stage"] == packaged.stage
 
 
 def test_handler_errors_alarm_watches_what_the_runtime_emits(
@@ -135,7 +186,7 @@ def test_handler_errors_alarm_watches_what_the_runtime_emits(
     alarms = packaged.of_type("AWS::CloudWatch::Alarm").values()
     (alarm,) = [a["Properties"] for a in alarms if a["Properties"].get("Metrics")]
     stage = packaged.template["Parameters"]["Stage"]["Default"]
-    assert stage == STAGE
+    assert stage == packaged.stage
     (query,) = alarm["Metrics"]
     expression = query["Expression"]["Fn::Sub"].replace("${Stage}", stage)
     # The runtime adds kind and outcome dimensions next to service; a Metrics Insights
@@ -171,14 +222,34 @@ def test_output_is_the_public_dailybot_url(packaged: Packaged) -> None:
 def test_no_policy_grants_a_wildcard_action(packaged: Packaged) -> None:
     documents = list(_policy_documents(packaged))
     assert len(documents) >= 3
-    for name, document in documents:
-        for statement in _statements(document):
-            assert "NotAction" not in statement, name
-            assert "NotResource" not in statement, name
-            for action in _as_list(statement["Action"]):
-                assert ACTION.match(action), f"{name}: {action!r} is not one exact action"
-            if "*" in _as_list(statement["Resource"]):
-                assert set(_as_list(statement["Action"])) <= RESOURCE_WILDCARD_ACTIONS, name
+    assert _wildcard_actions(iter(documents)) == []
+
+
+def test_the_wildcard_check_catches_each_form() -> None:
+    policy = {
+        "Statement": [
+            {"Effect": "Allow", "Action": "dynamodb:*", "Resource": "arn:table"},
+            {"Effect": "Allow", "Action": ["ssm:GetParameter*"], "Resource": "arn:p"},
+            {"Effect": "Allow", "Action": "*", "Resource": "arn:x"},
+            {"Effect": "Allow", "Action": "logs:PutLogEvents", "Resource": "*"},
+            {"Effect": "Allow", "NotAction": "iam:PassRole", "Resource": "arn:y"},
+        ]
+    }
+    assert len(_wildcard_actions(iter([("p", policy)]))) == 5
+
+
+def test_the_role_may_do_exactly_what_the_runtime_calls(packaged: Packaged) -> None:
+    granted = {
+        action
+        for name, document in _policy_documents(packaged)
+        if not name.startswith("policy-")
+        for statement in _statements(document)
+        for action in _as_list(statement["Action"])
+    }
+    assert granted == GRANTED_ACTIONS
+    stage_file = packaged.stage_config()["iam_policy_file"]
+    (role_policy,) = [d for name, d in _policy_documents(packaged) if name == stage_file]
+    assert {a for s in _statements(role_policy) for a in _as_list(s["Action"])} == TRACE_ACTIONS
 
 
 def test_runtime_policy_is_attached_to_the_functions_role(
@@ -209,35 +280,41 @@ def test_dynamodb_is_granted_item_actions_on_the_table_only(packaged: Packaged) 
     assert statement["Resource"] == {"Fn::GetAtt": ["IdempotencyTable", "Arn"]}
 
 
-def test_parameters_are_readable_only_under_the_stage_path(packaged: Packaged) -> None:
-    prefix = "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter"
-    granted = [
+def test_exactly_the_stages_two_parameters_are_readable(packaged: Packaged) -> None:
+    (statement,) = [
         s
         for s in _runtime_statements(packaged)
         if any(a.startswith("ssm:") for a in _as_list(s["Action"]))
     ]
-    (statement,) = granted
-    assert set(statement["Action"]) == {"ssm:GetParameter", "ssm:GetParameters"}
-    path = statement["Resource"]["Fn::Sub"].removeprefix(prefix)
-    assert path == "/dailybot-runtime/${Stage}/*"
-    env = packaged.stage_config()["environment_variables"]
-    for variable in ("DAILYBOT_API_KEY_PARAMETER", "DAILYBOT_SIGNATURES_PARAMETER"):
-        assert env[variable].startswith(f"/dailybot-runtime/{STAGE}/")
-
-
-def test_kms_decrypt_only_through_ssm_for_the_stage_parameters(packaged: Packaged) -> None:
-    (statement,) = [s for s in _runtime_statements(packaged) if s["Action"] == ["kms:Decrypt"]]
-    conditions = statement["Condition"]
-    assert conditions["StringEquals"]["kms:ViaService"] == {
-        "Fn::Sub": "ssm.${AWS::Region}.amazonaws.com"
+    assert set(_as_list(statement["Action"])) == PARAMETER_ACTIONS
+    stage = packaged.template["Parameters"]["Stage"]["Default"]
+    granted = {
+        resource["Fn::Sub"].removeprefix(SSM_ARN).replace("${Stage}", stage)
+        for resource in _as_list(statement["Resource"])
     }
-    assert conditions["StringLike"]["kms:EncryptionContext:PARAMETER_ARN"]["Fn::Sub"].endswith(
-        ":parameter/dailybot-runtime/${Stage}/*"
-    )
+    env = packaged.stage_config()["environment_variables"]
+    assert granted == {
+        env["DAILYBOT_API_KEY_PARAMETER"],
+        env["DAILYBOT_SIGNATURES_PARAMETER"],
+    }
+
+
+def test_no_kms_or_secrets_manager_grant(packaged: Packaged) -> None:
+    # SecureString parameters under the AWS managed key aws/ssm need no kms:Decrypt grant:
+    # that key's policy lets every principal of the account decrypt through SSM.
+    actions = {
+        action
+        for _, document in _policy_documents(packaged)
+        for statement in _statements(document)
+        for action in _as_list(statement["Action"])
+    }
+    assert not {a for a in actions if a.startswith(("kms:", "secretsmanager:"))}
 
 
 def test_logs_are_writable_only_to_the_functions_log_group(packaged: Packaged) -> None:
     (statement,) = [s for s in _runtime_statements(packaged) if s["Action"][0].startswith("logs:")]
+    # The template creates the log group, so the function never needs logs:CreateLogGroup.
+    assert set(statement["Action"]) == LOG_ACTIONS
     for resource in statement["Resource"]:
         assert ":log-group:/aws/lambda/${APIHandler}" in resource["Fn::Sub"]
     log_group = packaged.resources["APIHandlerLogGroup"]["Properties"]
@@ -291,7 +368,9 @@ def test_local_stage_keeps_plain_fallbacks_for_chalice_local(packaged: Packaged)
 
 def test_zip_is_lean_and_leaves_boto3_to_the_runtime(packaged: Packaged) -> None:
     with zipfile.ZipFile(packaged.zip_path) as archive:
-        tops = {name.split("/", 1)[0] for name in archive.namelist()}
+        names = archive.namelist()
+    tops = {name.split("/", 1)[0] for name in names}
+    assert not [name for name in names if "__pycache__" in name or name.endswith(".pyc")]
     assert packaged.zip_path.stat().st_size < ZIP_BUDGET_BYTES
     assert {"app.py", "chalicelib", "httpx", "aws_lambda_powertools", "aws_xray_sdk"} <= tops
     assert not tops & {"boto3", "botocore", "s3transfer", "emulator", "tests", "infra"}

@@ -1,0 +1,154 @@
+"""The AWS calls the runtime really makes, recorded against moto, are what its role grants.
+
+A recorder on each botocore client's `before-parameter-build` event sees every operation, while
+the delivery ledger, the reconcile lock and the secret readers are driven through every path
+they have. The union of the operations seen must equal the actions `RuntimePolicy` grants, on
+the table the template defines and the parameters the stage names: nothing missing (a path
+that would fail with AccessDenied in AWS) and nothing extra."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from aws_lambda_powertools.utilities.idempotency.persistence.dynamodb import (
+    DynamoDBPersistenceLayer,
+)
+from aws_lambda_powertools.utilities.parameters import SSMProvider
+from moto.server import ThreadedMotoServer
+
+from chalicelib.runtime.ledger import DeliveryInProgress, DeliveryLedger, open_store
+from chalicelib.runtime.reconcile_lock import IdempotencyStoreLock
+from chalicelib.secrets import CurrentSignatures, SecretSources, resolve_secrets
+from chalicelib.settings import Settings
+from tests.deploy.conftest import Packaged
+
+TABLE = "runtime-calls-idempotency"
+
+
+class Recorder:
+    """Every API operation a botocore client is asked for, as an IAM action (`dynamodb:PutItem`)."""
+
+    def __init__(self) -> None:
+        self.actions: set[str] = set()
+        self.parameters: set[str] = set()
+
+    def attach(self, client: Any) -> Any:
+        client.meta.events.register("before-parameter-build", self._record)
+        return client
+
+    def _record(self, model: Any, params: dict[str, Any], **_: Any) -> None:
+        prefix = model.service_model.signing_name
+        self.actions.add(f"{prefix}:{model.name}")
+        if prefix == "ssm":
+            self.parameters.add(params["Name"])
+
+
+@pytest.fixture(scope="module")
+def endpoint() -> Iterator[str]:
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+def _runtime_policy(packaged: Packaged) -> dict[str, set[str]]:
+    (policy,) = packaged.of_type("AWS::IAM::Policy").values()
+    granted: dict[str, set[str]] = {}
+    for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+        actions = statement["Action"]
+        for action in [actions] if isinstance(actions, str) else actions:
+            granted.setdefault(action.split(":", 1)[0], set()).add(action)
+    return granted
+
+
+def _create_table(packaged: Packaged, endpoint: str) -> None:
+    properties = packaged.resources["IdempotencyTable"]["Properties"]
+    client = boto3.client("dynamodb", endpoint_url=endpoint, region_name="us-east-1")
+    if TABLE not in client.list_tables()["TableNames"]:
+        client.create_table(
+            TableName=TABLE,
+            AttributeDefinitions=properties["AttributeDefinitions"],
+            KeySchema=properties["KeySchema"],
+            BillingMode=properties["BillingMode"],
+        )
+
+
+def _store(endpoint: str, recorder: Recorder) -> DynamoDBPersistenceLayer:
+    store = open_store(f"dynamodb://{TABLE}", dynamodb_endpoint=endpoint)
+    assert isinstance(store, DynamoDBPersistenceLayer)
+    recorder.attach(store.client)
+    return store
+
+
+def _drive_ledger(store: DynamoDBPersistenceLayer) -> None:
+    ledger = DeliveryLedger(store, lock_seconds=30, window_seconds=3600)
+    assert ledger.run_once("first", lambda: {"text": "ran"}).ran
+    assert not ledger.run_once("first", lambda: {"text": "again"}).ran
+
+    def crash() -> dict[str, Any]:
+        raise RuntimeError("handler failed")
+
+    with pytest.raises(RuntimeError):
+        ledger.run_once("crashed", crash)
+
+    def still_running() -> dict[str, Any]:
+        with pytest.raises(DeliveryInProgress):
+            ledger.run_once("slow", lambda: {})
+        return {}
+
+    ledger.run_once("slow", still_running)
+    # A runtime whose boto3 cannot return the old item on a failed conditional put reads it.
+    store.return_value_on_condition = {}
+    assert not ledger.run_once("first", lambda: {"text": "again"}).ran
+
+
+def _drive_lock(store: DynamoDBPersistenceLayer) -> None:
+    lock = IdempotencyStoreLock(store, lock_seconds=60)
+    assert lock.acquire("registration")
+    assert not lock.acquire("registration")
+    lock.release("registration")
+    assert lock.acquire("registration")
+    lock.release("registration")
+
+
+def test_dynamodb_calls_are_exactly_the_granted_table_actions(
+    prod_packaged: Packaged, endpoint: str
+) -> None:
+    _create_table(prod_packaged, endpoint)
+    recorder = Recorder()
+    _drive_ledger(_store(endpoint, recorder))
+    _drive_lock(_store(endpoint, recorder))
+
+    assert recorder.actions == _runtime_policy(prod_packaged)["dynamodb"]
+
+
+def test_ssm_calls_are_exactly_the_granted_reads_of_the_stage_parameters(
+    packaged: Packaged, endpoint: str
+) -> None:
+    env = packaged.stage_config()["environment_variables"]
+    settings = Settings.from_env(env)
+    client = boto3.client("ssm", endpoint_url=endpoint, region_name="us-east-1")
+    client.put_parameter(
+        Name=env["DAILYBOT_API_KEY_PARAMETER"], Value="k", Type="SecureString", Overwrite=True
+    )
+    client.put_parameter(
+        Name=env["DAILYBOT_SIGNATURES_PARAMETER"],
+        Value="old,new",
+        Type="SecureString",
+        Overwrite=True,
+    )
+    recorder = Recorder()
+    sources = SecretSources(ssm=SSMProvider(boto3_client=recorder.attach(client)))
+
+    resolved = resolve_secrets(settings, sources=sources, max_age=0)
+    assert len(CurrentSignatures(resolved, sources=sources)()) == 2
+
+    assert recorder.actions == _runtime_policy(packaged)["ssm"]
+    assert recorder.parameters == {
+        env["DAILYBOT_API_KEY_PARAMETER"],
+        env["DAILYBOT_SIGNATURES_PARAMETER"],
+    }
