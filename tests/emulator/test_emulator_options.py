@@ -139,30 +139,25 @@ def test_clock_advance_is_validated(emulator: Any):
             assert response.status_code == 400, body
 
 
-def test_invalid_fixtures_stop_start_up_naming_the_entry(tmp_path: Path):
-    world = json.loads(DEFAULT_FIXTURES.read_text(encoding="utf-8"))
-    world["users"][1]["timezone"] = "Mars/Olympus"
-    fixtures = tmp_path / "bad.json"
-    fixtures.write_text(json.dumps(world), encoding="utf-8")
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "emulator",
-            "serve",
-            "--port",
-            str(free_port()),
-            "--fixtures",
-            str(fixtures),
-            "--db",
-            ":memory:",
-        ],
+def serve_with(fixtures: Path) -> subprocess.CompletedProcess[str]:
+    """`python -m emulator serve` on `fixtures`, as a real process that should refuse them."""
+    command = [sys.executable, "-m", "emulator", "serve", "--port", str(free_port())]
+    return subprocess.run(
+        [*command, "--fixtures", str(fixtures), "--db", ":memory:"],
         cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=30,
         check=False,
     )
+
+
+def test_invalid_fixtures_stop_start_up_naming_the_entry(tmp_path: Path):
+    world = json.loads(DEFAULT_FIXTURES.read_text(encoding="utf-8"))
+    world["users"][1]["timezone"] = "Mars/Olympus"
+    fixtures = tmp_path / "bad.json"
+    fixtures.write_text(json.dumps(world), encoding="utf-8")
+    result = serve_with(fixtures)
     assert result.returncode == 2
     assert "users[1]" in result.stderr
     assert "Mars/Olympus" in result.stderr
@@ -171,25 +166,7 @@ def test_invalid_fixtures_stop_start_up_naming_the_entry(tmp_path: Path):
 def test_unreadable_fixtures_stop_start_up(tmp_path: Path):
     fixtures = tmp_path / "broken.json"
     fixtures.write_text("{", encoding="utf-8")
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "emulator",
-            "serve",
-            "--port",
-            str(free_port()),
-            "--fixtures",
-            str(fixtures),
-            "--db",
-            ":memory:",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
+    result = serve_with(fixtures)
     assert result.returncode == 2
     assert "not valid JSON" in result.stderr
 

@@ -22,6 +22,7 @@ from chalicelib.runtime.composition import build_runtime, container
 from chalicelib.runtime.reconcile import ColdStartReconciler
 from chalicelib.runtime.registry import registry
 from chalicelib.settings import Settings
+from tests.clocks import FakeClock
 from tests.reconcile.conftest import (
     ACME,
     ACME_COMMAND,
@@ -34,14 +35,6 @@ from tests.reconcile.conftest import (
 )
 
 PERIOD = 600.0
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 class App:

@@ -19,17 +19,10 @@ from chalicelib.runtime.reconcile import (
 )
 from chalicelib.runtime.registry import CommandRegistry
 from chalicelib.settings import Settings
+from tests.clocks import FakeClock
 from tests.reconcile.conftest import ACME, NAMESPACE, Platform, new_lock
 
 PERIOD = 600.0
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def declaring_registry() -> CommandRegistry:

@@ -3,14 +3,7 @@
 from __future__ import annotations
 
 from chalicelib.dailybot.deadline import Deadline
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.clocks import FakeClock
 
 
 def test_remaining_time_shrinks_and_never_goes_negative() -> None:

@@ -13,22 +13,13 @@ import pytest
 from chalicelib.dailybot.client import DailybotClient
 from chalicelib.dailybot.retry import RetryPolicy, no_jitter
 from chalicelib.redaction import Secret
+from tests.clocks import FakeClock
 
 API_KEY = "test-api-key-0123456789"
 EXCHANGE_TOKEN = "test-exchange-token-abcdef"
 BASE_URL = "https://api.test/v1/"
 
 Answer = httpx.Response | Exception | Callable[[httpx.Request], httpx.Response]
-
-
-class FakeClock:
-    """Monotonic seconds that only move when told to (or when `FakeSleep` sleeps)."""
-
-    def __init__(self, now: float = 1000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @dataclass
