@@ -527,6 +527,19 @@ def test_hook_endpoints_need_a_token(http: httpx.Client):
 # --- Activity -----------------------------------------------------------------------------
 
 
+# The seed's shape of an activity record, in both the create answer and the list.
+ACTIVITY_RECORD_FIELDS = {
+    "command",
+    "organization",
+    "user",
+    "category",
+    "action",
+    "label",
+    "metadata",
+    "created_at",
+}
+
+
 def test_activity_create_and_list_newest_first(http: httpx.Client):
     headers = as_user(http, JOHN)
     first = http.post(
@@ -534,16 +547,7 @@ def test_activity_create_and_list_newest_first(http: httpx.Client):
     )
     assert first.status_code == 201
     record = first.json()
-    assert set(record) == {
-        "command",
-        "organization",
-        "user",
-        "category",
-        "action",
-        "label",
-        "metadata",
-        "created_at",
-    }
+    assert set(record) == ACTIVITY_RECORD_FIELDS
     assert record["command"] == ACME_COMMAND
     assert record["organization"] == ACME
     assert record["user"] == JOHN
@@ -831,15 +835,6 @@ def test_activity_list_is_in_the_seeds_shape(http: httpx.Client):
     assert isinstance(records, list)
     assert records
     for record in records:
-        assert set(record) == {
-            "command",
-            "organization",
-            "user",
-            "category",
-            "action",
-            "label",
-            "metadata",
-            "created_at",
-        }
+        assert set(record) == ACTIVITY_RECORD_FIELDS
         assert record["command"] == GLOBEX_COMMAND
         assert record["organization"] == GLOBEX
