@@ -1,0 +1,37 @@
+"""`vote`: a poll with buttons; clicking one runs `vote yes` or `vote no` as a command.
+
+Each user has one vote, kept in storage under a key of their own.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from chalicelib.runtime.context import DeliveryContext
+from chalicelib.runtime.registry import registry
+from chalicelib.runtime.replies import Button, Reply
+
+CHOICES: Final = ("yes", "no")
+QUESTION: Final = "Shall we ship it?"
+
+
+def ballot_key(user_uuid: str | None) -> str:
+    return f"vote:ballot:{user_uuid}"
+
+
+@registry.command("vote")
+def vote(ctx: DeliveryContext) -> Reply | str:
+    """Asks a yes/no question with buttons; `vote yes` or `vote no` casts your vote"""
+    if not ctx.words:
+        return Reply(
+            f"*{QUESTION}*",
+            buttons=[
+                Button(label=choice.capitalize(), value=f"vote {choice}", label_after_click="Voted")
+                for choice in CHOICES
+            ],
+        )
+    choice = ctx.words[0].lower()
+    if choice not in CHOICES or len(ctx.words) != 1:
+        return "Usage: `vote` to see the question, `vote yes` or `vote no` to answer."
+    ctx.storage.set(ballot_key(ctx.user.uuid), choice)
+    return f"You voted *{choice}*."
