@@ -46,7 +46,7 @@ bench: $(STAMP)
 	$(PY) -m benchmarks $(ARGS)
 
 sync: $(STAMP)
-	$(PY) -m chalicelib.runtime.sync $(ARGS)
+	$(PY) app.py sync $(ARGS)
 
 clean:
 	rm -rf $(VENV) build .local .mypy_cache .ruff_cache .pytest_cache .coverage

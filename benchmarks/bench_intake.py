@@ -71,19 +71,19 @@ def main() -> None:
         "DAILYBOT_SIGNATURES": SIGNATURE, "IDEMPOTENCY_STORE": f"sqlite:///{state}/bench.sqlite3",
     })  # fmt: skip
 
-    from app import app
-    from chalicelib.runtime.composition import build_runtime, container
-    from chalicelib.runtime.context import DeliveryContext
+    from app import app, container
+    from chalicelib.runtime.composition import build_runtime
+    from chalicelib.runtime.context import Context
     from chalicelib.runtime.registry import CommandRegistry
 
     commands = CommandRegistry()
 
     @commands.command("ping")
-    def ping(ctx: DeliveryContext) -> str:
+    def ping(ctx: Context) -> str:
         return "pong"
 
     container.reset(
-        build_runtime(transport=httpx.MockTransport(platform), hooks=[], commands=commands)
+        build_runtime(commands, transport=httpx.MockTransport(platform), registration=None)
     )
     bare = Chalice(app_name="bare")
 

@@ -4,7 +4,7 @@
   cold start, outcome and duration (`DeliveryObservation`).
 - traces: a subsegment per platform call (`platform_call_tracer()`), off outside Lambda.
 - `metrics`: EMF, flushed once per delivery: Deliveries (by kind and outcome), Duplicates,
-  HandlerErrors, PlatformErrors, HookErrors, DeliveryLatency.
+  HandlerErrors, PlatformErrors, DeliveryLatency.
 - `redactor`: the API key, the accepted signatures and recent exchange tokens, replaced by a
   placeholder in the formatted output of our logger and of every root handler (httpx too).
 """
@@ -18,20 +18,20 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import contextmanager
 from typing import Final
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 from aws_lambda_powertools.metrics import MetricUnit
 
-from chalicelib.redaction import REDACTED, Secret
+from chalicelib.dailybot.client import CallWrapper
+from chalicelib.redaction import SHORTEST_SECRET, Secret, redact_text
 
 SERVICE: Final = os.environ.get("POWERTOOLS_SERVICE_NAME") or "dailybot-runtime"
 NAMESPACE: Final = os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "DailybotRuntime"
 # Exchange tokens of recent deliveries; a handler thread may still log after its reply.
 _RECENT_TOKENS: Final = 128
-_SHORTEST_SECRET: Final = 6
 _SUBJECT_KEYS: Final = {"command": "intent", "event": "event", "scheduled": "schedule"}
 # An intent is whatever the body says: every log line of the delivery repeats it.
 _LONGEST_SUBJECT: Final = 200
@@ -71,14 +71,10 @@ class SecretRedactor:
 
     def _rebuild(self) -> None:
         values = {secret.reveal(): None for secret in (*self._static, *self._recent)}
-        # Short values would scrub ordinary words (as `redact_text` also refuses to).
-        self._values = tuple(value for value in values if len(value) >= _SHORTEST_SECRET)
+        self._values = tuple(value for value in values if len(value) >= SHORTEST_SECRET)
 
     def redact(self, text: str) -> str:
-        for value in self._values:
-            if value in text:
-                text = text.replace(value, REDACTED)
-        return text
+        return redact_text(text, self._values)
 
 
 redactor = SecretRedactor()
@@ -126,9 +122,6 @@ def protect_root_logging() -> None:
             handler.addFilter(RedactingFilter())
 
 
-CallWrapper = Callable[[str, str], AbstractContextManager[None]]
-
-
 def platform_call_tracer() -> CallWrapper | None:
     """A subsegment per platform call, or None when tracing is off (locally, in tests).
 
@@ -161,7 +154,6 @@ class DeliveryObservation:
         self.subject: str | None = None
         self.handler_errors = 0
         self.platform_errors = 0
-        self.hook_errors = 0
         with DeliveryObservation._cold_lock:
             self.cold_start = DeliveryObservation._cold_start
             DeliveryObservation._cold_start = False
@@ -214,7 +206,6 @@ class DeliveryObservation:
             "Duplicates": int(outcome == "duplicate"),
             "HandlerErrors": self.handler_errors,
             "PlatformErrors": self.platform_errors,
-            "HookErrors": self.hook_errors,
         }
         for name, value in counters.items():
             if value:

@@ -10,6 +10,8 @@ from collections.abc import Iterable
 from typing import Final
 
 REDACTED: Final = "[redacted]"
+# Very short values would scrub ordinary words; real secrets are long.
+SHORTEST_SECRET: Final = 6
 
 
 class Secret:
@@ -47,7 +49,6 @@ def redact_text(text: str, secrets: Iterable[str | Secret]) -> str:
     """`text` with every occurrence of any of `secrets` replaced by the placeholder."""
     for secret in secrets:
         value = secret.reveal() if isinstance(secret, Secret) else secret
-        # Very short values would scrub ordinary words; real secrets are long.
-        if len(value) >= 6:
+        if len(value) >= SHORTEST_SECRET and value in text:
             text = text.replace(value, REDACTED)
     return text

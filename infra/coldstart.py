@@ -46,7 +46,7 @@ def cpu():
 wall0, cpu0 = time.perf_counter(), cpu()
 import app
 wall1, cpu1 = time.perf_counter(), cpu()
-from chalicelib.runtime.composition import container
+from app import container
 container.get()
 wall2, cpu2 = time.perf_counter(), cpu()
 print(json.dumps({"import_wall": wall1 - wall0, "import_cpu": cpu1 - cpu0,

@@ -8,10 +8,11 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
+from chalicelib.runtime.registry import CommandRegistry, registry
 
-def load_commands() -> list[str]:
-    """Imports every command module (once) and answers their names."""
-    names = sorted(module.name for module in pkgutil.iter_modules(__path__))
-    for name in names:
+
+def load_commands() -> CommandRegistry:
+    """Imports every command module (once) and answers the registry they registered on."""
+    for name in sorted(module.name for module in pkgutil.iter_modules(__path__)):
         importlib.import_module(f"{__name__}.{name}")
-    return names
+    return registry

@@ -12,23 +12,17 @@ from datetime import UTC, datetime, timedelta
 from typing import Final
 
 from chalicelib.dailybot.models import ActivityRecord
-from chalicelib.runtime.context import DeliveryContext
-from chalicelib.runtime.declarations import ScheduleDeclaration
-from chalicelib.runtime.registry import registry
+from chalicelib.runtime import Context, scheduled
 
 NAME: Final = "daily-digest"
-DAILY_DIGEST: Final = ScheduleDeclaration(
-    name=NAME, cron="0 9 * * 1-5", timezone_type="organization_timezone"
-)
 WINDOW: Final = timedelta(days=1)
 SHOWN_ACTIONS: Final = 3
 
 
-@registry.scheduled(NAME, schedule=DAILY_DIGEST)
-def daily_digest(ctx: DeliveryContext) -> str:
+@scheduled(NAME, cron="0 9 * * 1-5", timezone_type="organization_timezone")
+def daily_digest(ctx: Context) -> str:
     """Summarises the last day of the command's activity, on weekdays at 09:00"""
-    fired_at = datetime.fromtimestamp(ctx.delivery.sent_at, tz=UTC)
-    reported = news(ctx.activity.recent(), fired_at)
+    reported = news(ctx.activity.recent(), ctx.sent_at)
     ctx.activity.record("schedule", "fired", label=NAME, metadata={"records": len(reported)})
     return digest_message(reported)
 

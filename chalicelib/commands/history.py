@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from typing import Final
 
-from chalicelib.runtime.context import DeliveryContext
-from chalicelib.runtime.registry import registry
+from chalicelib.runtime import Context, command
 
 SHOWN: Final = 5
 
 
-@registry.command("history")
-def history(ctx: DeliveryContext) -> str:
+@command("history")
+def history(ctx: Context) -> str:
     """Shows the last five activity records"""
     records = ctx.activity.recent(limit=SHOWN)
     if not records:

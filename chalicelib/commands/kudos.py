@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from typing import Final
 
-from chalicelib.runtime.context import DeliveryContext
-from chalicelib.runtime.registry import registry
+from chalicelib.runtime import Context, event
 
 COUNT_KEY: Final = "kudos_count"
 
 
-@registry.event("kudos.posted")
-def kudos_posted(ctx: DeliveryContext) -> None:
+@event("kudos.posted")
+def kudos_posted(ctx: Context) -> None:
     """Counts a posted kudos and records it in the activity log"""
     current = ctx.storage.get(COUNT_KEY)
     count = current if isinstance(current, int) and not isinstance(current, bool) else 0

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from chalicelib.runtime.context import DeliveryContext
-from chalicelib.runtime.registry import registry
+from chalicelib.runtime import Context, command
 
 
-@registry.command("remember")
-def remember(ctx: DeliveryContext) -> str:
+@command("remember")
+def remember(ctx: Context) -> str:
     """Stores a value: `remember KEY VALUE...`"""
     if len(ctx.words) < 2:
         return "Usage: `remember KEY VALUE...` (for example `remember color blue`)."
@@ -16,8 +15,8 @@ def remember(ctx: DeliveryContext) -> str:
     return f"Got it: *{key}* is `{value}`."
 
 
-@registry.command("recall")
-def recall(ctx: DeliveryContext) -> str:
+@command("recall")
+def recall(ctx: Context) -> str:
     """Answers a stored value: `recall KEY`"""
     if len(ctx.words) != 1:
         return "Usage: `recall KEY`."
@@ -28,8 +27,8 @@ def recall(ctx: DeliveryContext) -> str:
     return f"*{key}* is `{value}`."
 
 
-@registry.command("forget")
-def forget(ctx: DeliveryContext) -> str:
+@command("forget")
+def forget(ctx: Context) -> str:
     """Deletes a stored value: `forget KEY`"""
     if len(ctx.words) != 1:
         return "Usage: `forget KEY`."

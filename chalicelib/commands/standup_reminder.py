@@ -6,13 +6,9 @@ their exchange token; its uuid is kept in storage under a per-user key to turn i
 
 from __future__ import annotations
 
-from contextlib import suppress
 from typing import Final
 
-from chalicelib.dailybot.errors import NotFound
-from chalicelib.dailybot.models import ScheduleSpec
-from chalicelib.runtime.context import DeliveryContext
-from chalicelib.runtime.registry import registry
+from chalicelib.runtime import Context, command, scheduled
 
 SCHEDULE_NAME: Final = "standup-reminder"
 USAGE: Final = (
@@ -24,8 +20,8 @@ def storage_key(user_uuid: str | None) -> str:
     return f"standup-reminder:{user_uuid}"
 
 
-@registry.command("standup-reminder")
-def standup_reminder(ctx: DeliveryContext) -> str:
+@command("standup-reminder")
+def standup_reminder(ctx: Context) -> str:
     """Turns your standup reminder on (`on CRON`) or `off`"""
     action = ctx.words[0].lower() if ctx.words else ""
     if action == "on" and len(ctx.words) == 6:
@@ -35,17 +31,15 @@ def standup_reminder(ctx: DeliveryContext) -> str:
     return USAGE
 
 
-def _turn_on(ctx: DeliveryContext, cron: str) -> str:
+def _turn_on(ctx: Context, cron: str) -> str:
     key = storage_key(ctx.user.uuid)
     _delete_existing(ctx, ctx.storage.get(key))
-    uuid = ctx.schedules.create(
-        ScheduleSpec(name=SCHEDULE_NAME, cron=cron, is_owned_by_user=True, payload={})
-    )
+    uuid = ctx.schedules.create(SCHEDULE_NAME, cron=cron, is_owned_by_user=True)
     ctx.storage.set(key, uuid)
     return f"Standup reminder on (`{cron}`). Scheduled execution: `{uuid}`."
 
 
-def _turn_off(ctx: DeliveryContext) -> str:
+def _turn_off(ctx: Context) -> str:
     key = storage_key(ctx.user.uuid)
     existing = ctx.storage.get(key)
     if not isinstance(existing, str):
@@ -55,15 +49,14 @@ def _turn_off(ctx: DeliveryContext) -> str:
     return "Standup reminder off."
 
 
-def _delete_existing(ctx: DeliveryContext, uuid: object) -> None:
+def _delete_existing(ctx: Context, uuid: object) -> None:
     if isinstance(uuid, str) and uuid:
         # Already gone on the platform side: nothing left to turn off.
-        with suppress(NotFound):
-            ctx.schedules.delete(uuid)
+        ctx.schedules.delete(uuid, missing_ok=True)
 
 
-@registry.scheduled(SCHEDULE_NAME)
-def standup_reminder_fired(ctx: DeliveryContext) -> str:
+@scheduled(SCHEDULE_NAME)
+def standup_reminder_fired(ctx: Context) -> str:
     """Reminds the user that standup is now"""
     ctx.activity.record("schedule", "fired", label=SCHEDULE_NAME, user_uuid=ctx.user.uuid)
     name = ctx.user.full_name or "there"

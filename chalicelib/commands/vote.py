@@ -7,9 +7,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from chalicelib.runtime.context import DeliveryContext
-from chalicelib.runtime.registry import registry
-from chalicelib.runtime.replies import Button, Reply
+from chalicelib.runtime import Button, Context, Reply, command
 
 CHOICES: Final = ("yes", "no")
 QUESTION: Final = "Shall we ship it?"
@@ -19,8 +17,8 @@ def ballot_key(user_uuid: str | None) -> str:
     return f"vote:ballot:{user_uuid}"
 
 
-@registry.command("vote")
-def vote(ctx: DeliveryContext) -> Reply | str:
+@command("vote")
+def vote(ctx: Context) -> Reply | str:
     """Asks a yes/no question with buttons; `vote yes` or `vote no` casts your vote"""
     if not ctx.words:
         return Reply(

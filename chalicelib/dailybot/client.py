@@ -42,7 +42,6 @@ from chalicelib.dailybot.models import (
 )
 from chalicelib.dailybot.retry import RetryPolicy, backoff_seconds, should_retry
 from chalicelib.redaction import Secret
-from chalicelib.settings import Settings, SettingsError
 
 logger = logging.getLogger(__name__)
 
@@ -96,28 +95,6 @@ class DailybotClient:
             },
             timeout=self._timeout,
             transport=transport,
-        )
-
-    @classmethod
-    def from_settings(
-        cls,
-        settings: Settings,
-        *,
-        transport: httpx.BaseTransport | None = None,
-        on_call: CallWrapper | None = None,
-    ) -> DailybotClient:
-        """The client the settings describe (URL, key, timeouts, Retry-After cap)."""
-        if settings.api_key is None:
-            raise SettingsError("DAILYBOT_API_KEY (or its parameter) is not set")
-        connect = settings.http_connect_timeout_seconds
-        read = settings.http_read_timeout_seconds
-        return cls(
-            base_url=settings.api_url,
-            api_key=settings.api_key,
-            timeout=httpx.Timeout(connect=connect, read=read, write=read, pool=connect),
-            transport=transport,
-            retry_policy=RetryPolicy(max_retry_after_seconds=settings.max_retry_after_seconds),
-            on_call=on_call,
         )
 
     def __repr__(self) -> str:

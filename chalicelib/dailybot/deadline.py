@@ -40,3 +40,7 @@ class Deadline:
     def shortened(self, seconds: float) -> Deadline:
         """A deadline `seconds` earlier than this one (to keep time back for a reply)."""
         return Deadline(at=self.at - seconds, clock=self.clock)
+
+    def capped(self, seconds: float) -> Deadline:
+        """This deadline, or `seconds` from now if that comes sooner."""
+        return Deadline(at=min(self.at, self.clock() + seconds), clock=self.clock)

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any, Literal, TypeAlias
+from dataclasses import dataclass, field, fields
+from typing import Any, TypeAlias
 
 from chalicelib.redaction import Secret
 
 JSONValue: TypeAlias = Any
 """Any value that round-trips through JSON (mypy cannot express the recursive type well)."""
-
-TimezoneType: TypeAlias = Literal["organization_timezone", "user_timezone"]
 
 
 @dataclass(frozen=True)
@@ -26,6 +24,18 @@ class ScheduleSpec:
     timezone_type: str | None = None
     is_owned_by_user: bool | None = None
     callback_url: str | None = None
+
+    def as_dict(self) -> dict[str, JSONValue]:
+        """Every field by name: the one list of a schedule's fields the rest derives from."""
+        values = {item.name: getattr(self, item.name) for item in fields(self)}
+        values["payload"] = dict(self.payload)
+        return values
+
+
+# What `PUT /v1/platform/scheduling/{uuid}/` accepts: every field but `is_owned_by_user`.
+UPDATABLE_SCHEDULE_FIELDS: tuple[str, ...] = tuple(
+    name for name in ScheduleSpec("").as_dict() if name != "is_owned_by_user"
+)
 
 
 @dataclass(frozen=True)

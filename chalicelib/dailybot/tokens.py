@@ -57,8 +57,11 @@ class ExchangeTokenBroker:
         *,
         ttl_seconds: float,
         clock: Callable[[], float] = time.monotonic,
+        on_fetch: Callable[[Secret], None] | None = None,
     ) -> None:
+        """`on_fetch` sees every token fetched (the runtime scrubs it from logs from then on)."""
         self._client = client
+        self._on_fetch = on_fetch
         self._ttl = ttl_seconds
         self._clock = clock
         self._entries: dict[CacheKey, _CachedToken] = {}
@@ -85,6 +88,8 @@ class ExchangeTokenBroker:
             # Counted from before the fetch, so the cache never outlives the token.
             fetched_at = self._clock()
             grant = self._client.fetch_exchange_token(user_uuid, deadline=deadline)
+            if self._on_fetch is not None:
+                self._on_fetch(grant.token)
             entry.token = grant.token
             entry.expires_at = fetched_at + self._ttl
             return grant.token

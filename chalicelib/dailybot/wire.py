@@ -39,17 +39,9 @@ def schedule_body(spec: ScheduleSpec, *, command_uuid: str | None) -> JSONObject
     body: JSONObject = {"name": spec.name}
     if command_uuid is not None:
         body["command_uuid"] = command_uuid
-    optional: dict[str, JSONValue] = {
-        "cron": spec.cron,
-        "execution_frequency": spec.execution_frequency,
-        "repeats": spec.repeats,
-        "timezone_type": spec.timezone_type,
-        "is_owned_by_user": spec.is_owned_by_user,
-        "callback_url": spec.callback_url,
-    }
-    body.update({name: value for name, value in optional.items() if value is not None})
-    if spec.payload:
-        body["payload"] = dict(spec.payload)
+    body.update({name: value for name, value in spec.as_dict().items() if value is not None})
+    if not spec.payload:
+        del body["payload"]
     return body
 
 

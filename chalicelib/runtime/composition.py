@@ -1,42 +1,39 @@
-"""Builds the runtime once per container: settings, secrets, client, broker, ledger, intake.
+"""Builds the runtime once per container from the settings and the registry it is given.
 
 Built lazily, on the first delivery, so the environment a test or `chalice local` sets up
-before that delivery is the one used, and a health check never pays for it.
+before that delivery is the one used, and a health check never pays for it. The registry
+comes from the composition root (`app.py`): nothing here knows which commands exist.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import httpx
 
-from chalicelib.commands import load_commands
-from chalicelib.dailybot.client import DailybotClient
-from chalicelib.dailybot.deadline import Deadline
-from chalicelib.dailybot.models import ExchangeTokenGrant
+from chalicelib.dailybot.client import CallWrapper, DailybotClient
+from chalicelib.dailybot.retry import RetryPolicy
 from chalicelib.dailybot.tokens import ExchangeTokenBroker
 from chalicelib.observability import logger, platform_call_tracer, protect_root_logging, redactor
-from chalicelib.runtime.hooks import VerifiedDeliveryHook
-from chalicelib.runtime.intake import Intake
-from chalicelib.runtime.ledger import DeliveryLedger, open_store
-from chalicelib.runtime.reconcile import build_hook
-from chalicelib.runtime.registry import CommandRegistry, registry
-from chalicelib.runtime.wire import IncomingRequest, OutgoingResponse
+from chalicelib.runtime.idempotency.ledger import DeliveryLedger, open_store
+from chalicelib.runtime.idempotency.lock import IdempotencyStoreLock
+from chalicelib.runtime.intake.http import IncomingRequest, OutgoingResponse
+from chalicelib.runtime.intake.pipeline import Intake, RegistrationCheck
+from chalicelib.runtime.registration.cold_start import ColdStartReconciler
+from chalicelib.runtime.registry import CommandRegistry
 from chalicelib.secrets import CurrentSignatures, resolve_secrets
 from chalicelib.settings import Settings, SettingsError
 
-__all__ = ["LazyRuntime", "Runtime", "build_runtime", "container"]
+__all__ = ["LazyRuntime", "Runtime", "build_client", "build_runtime", "open_lock"]
 
 
 @dataclass(frozen=True)
 class Runtime:
-    """The per-container objects a delivery needs."""
+    """The per-container objects a delivery needs, and what `close()` releases."""
 
-    settings: Settings
     client: DailybotClient
-    broker: ExchangeTokenBroker
     ledger: DeliveryLedger
     intake: Intake
 
@@ -44,16 +41,47 @@ class Runtime:
         self.client.close()
 
 
+def build_client(
+    settings: Settings,
+    *,
+    transport: httpx.BaseTransport | None = None,
+    on_call: CallWrapper | None = None,
+) -> DailybotClient:
+    """The platform client the settings describe (URL, key, timeouts, Retry-After cap)."""
+    if settings.api_key is None:
+        raise SettingsError("DAILYBOT_API_KEY (or its parameter) is not set")
+    connect = settings.http_connect_timeout_seconds
+    read = settings.http_read_timeout_seconds
+    return DailybotClient(
+        base_url=settings.api_url,
+        api_key=settings.api_key,
+        timeout=httpx.Timeout(connect=connect, read=read, write=read, pool=connect),
+        transport=transport,
+        retry_policy=RetryPolicy(max_retry_after_seconds=settings.max_retry_after_seconds),
+        on_call=on_call,
+    )
+
+
+def open_lock(settings: Settings) -> IdempotencyStoreLock:
+    """The reconcile lock, on a layer of its own over the store `IDEMPOTENCY_STORE` names."""
+    return IdempotencyStoreLock(
+        open_store(
+            settings.idempotency_store, dynamodb_endpoint=settings.idempotency_dynamodb_endpoint
+        )
+    )
+
+
 def build_runtime(
+    registry: CommandRegistry,
     settings: Settings | None = None,
     *,
     transport: httpx.BaseTransport | None = None,
-    hooks: Sequence[VerifiedDeliveryHook] | None = None,
-    commands: CommandRegistry | None = None,
+    registration: RegistrationCheck | Literal["cold-start"] | None = "cold-start",
 ) -> Runtime:
-    """The runtime for `settings` (from the environment by default).
+    """The runtime for `registry` and `settings` (from the environment by default).
 
-    `hooks=None` wires the deployment's own (self-registration); tests pass their own list.
+    `registration` is the self-registration check each new delivery runs: the cold-start
+    reconcile by default; None for none (tests give their own).
     """
     settings = resolve_secrets(settings or Settings.from_env())
     redactor.configure((settings.api_key, *settings.signatures))
@@ -62,9 +90,6 @@ def build_runtime(
         on_change=lambda fresh: redactor.configure((settings.api_key, *fresh)),
     )
     protect_root_logging()
-    if commands is None:
-        load_commands()
-        commands = registry
     store = open_store(
         settings.idempotency_store, dynamodb_endpoint=settings.idempotency_dynamodb_endpoint
     )
@@ -73,54 +98,32 @@ def build_runtime(
         lock_seconds=settings.idempotency_lock_seconds,
         window_seconds=settings.idempotency_window_seconds,
     )
-    client = DailybotClient.from_settings(
-        settings, transport=transport, on_call=platform_call_tracer()
-    )
+    client = build_client(settings, transport=transport, on_call=platform_call_tracer())
+    # A delivered token is remembered by the intake; one fetched for a delivery without a
+    # token is only known here.
     broker = ExchangeTokenBroker(
-        RedactedTokenSource(client), ttl_seconds=settings.token_cache_seconds
+        client, ttl_seconds=settings.token_cache_seconds, on_fetch=redactor.remember
     )
-    if hooks is None:
-        hooks = [build_hook(settings=settings, client=client, registry=commands)]
+    if registration == "cold-start":
+        registration = ColdStartReconciler(settings, registry, open_lock(settings))
     intake = Intake(
         settings=settings,
         client=client,
         broker=broker,
         ledger=ledger,
-        registry=commands,
-        hooks=hooks,
+        registry=registry,
+        registration=registration,
         accepted_signatures=signatures,
     )
-    return Runtime(settings, client, broker, ledger, intake)
-
-
-class RedactedTokenSource:
-    """The client as the broker's token source: every token it fetches is scrubbed from logs.
-
-    A delivered token is remembered by the intake; one fetched for a delivery without a token
-    is only known here.
-    """
-
-    def __init__(self, client: DailybotClient) -> None:
-        self._client = client
-
-    def fetch_exchange_token(
-        self,
-        user_uuid: str,
-        *,
-        include_user_context: bool = False,
-        deadline: Deadline | None = None,
-    ) -> ExchangeTokenGrant:
-        grant = self._client.fetch_exchange_token(
-            user_uuid, include_user_context=include_user_context, deadline=deadline
-        )
-        redactor.remember(grant.token)
-        return grant
+    return Runtime(client, ledger, intake)
 
 
 class LazyRuntime:
-    """The container's runtime, built on first use (thread safe) and replaceable in tests."""
+    """The container's runtime for `registry`, built on first use (thread safe) and
+    replaceable in tests."""
 
-    def __init__(self) -> None:
+    def __init__(self, registry: CommandRegistry) -> None:
+        self._registry = registry
         self._lock = threading.Lock()
         self._runtime: Runtime | None = None
 
@@ -128,7 +131,7 @@ class LazyRuntime:
         if self._runtime is None:
             with self._lock:
                 if self._runtime is None:
-                    self._runtime = build_runtime()
+                    self._runtime = build_runtime(self._registry)
         return self._runtime
 
     def answer(self, request: IncomingRequest) -> OutgoingResponse:
@@ -152,7 +155,3 @@ class LazyRuntime:
             if self._runtime is not None and self._runtime is not runtime:
                 self._runtime.close()
             self._runtime = runtime
-
-
-container = LazyRuntime()
-"""The runtime of this process (one Lambda container, one `chalice local`)."""

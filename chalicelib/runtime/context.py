@@ -1,18 +1,21 @@
 """What a handler gets: who asked, what they typed, and the platform bound to this delivery.
 
-`storage`, `activity`, `schedules` and `events` act with the delivery's exchange token (fetched
-through the token broker when the delivery has none, replaced once after a 401) and finish by
-the handler's deadline.
+`storage`, `activity`, `schedules`, `events` and `messages` are facades over one
+`PlatformSession`: the client, the delivery's exchange token (fetched through the token
+broker when the delivery has none, replaced once after a 401) and the handler's deadline,
+bound once. Self-registration and `make sync` use the same facades.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from datetime import UTC, datetime
+from typing import Any, Protocol, TypeVar
 
 from chalicelib.dailybot.client import DailybotClient
 from chalicelib.dailybot.deadline import Deadline
+from chalicelib.dailybot.errors import NotFound
 from chalicelib.dailybot.models import (
     ActivityEntry,
     ActivityRecord,
@@ -21,91 +24,87 @@ from chalicelib.dailybot.models import (
     ScheduledExecution,
     ScheduleSpec,
 )
-from chalicelib.dailybot.tokens import TokenSession
 from chalicelib.redaction import Secret
-from chalicelib.runtime.delivery import Delivery, DeliveryKind, EventCallback, ScheduledRun
+from chalicelib.runtime.intake.delivery import Delivery, DeliveryKind, EventCallback, ScheduledRun
 
 T = TypeVar("T")
 
 
-@dataclass(frozen=True)
-class User:
-    """The person the delivery is about (absent for event callbacks)."""
+class TokenCaller(Protocol):
+    """Runs a platform call with an exchange token (`TokenSession` is one)."""
 
-    uuid: str | None
-    full_name: str | None
+    def call(self, fn: Callable[[Secret], T], *, deadline: Deadline | None = None) -> T: ...
 
 
-@dataclass(frozen=True)
-class Organization:
-    uuid: str
+class PlatformSession:
+    """The client, an exchange-token session and a deadline, bound once for every call."""
 
-
-class _Bound:
-    """A facade's link to the platform: client, token session and deadline of one delivery."""
-
-    def __init__(self, client: DailybotClient, tokens: TokenSession, deadline: Deadline) -> None:
-        self._client = client
+    def __init__(
+        self, client: DailybotClient, tokens: TokenCaller, deadline: Deadline | None
+    ) -> None:
+        self.client = client
         self._tokens = tokens
         self._deadline = deadline
 
-    def _with_token(self, call: Callable[[Secret], T]) -> T:
-        return self._tokens.call(call, deadline=self._deadline)
+    @property
+    def deadline(self) -> Deadline | None:
+        return self._deadline
+
+    def __repr__(self) -> str:
+        return f"PlatformSession({self.client!r})"
+
+    def as_user(self, call: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        """`call(*args, exchange_token=..., deadline=..., **kwargs)` with the session's token."""
+        return self._tokens.call(
+            lambda token: call(*args, exchange_token=token, deadline=self._deadline, **kwargs),
+            deadline=self._deadline,
+        )
+
+    def with_key(self, call: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        """`call(*args, deadline=..., **kwargs)`: a call the API key alone authorises."""
+        return call(*args, deadline=self._deadline, **kwargs)
+
+    def within(self, deadline: Deadline) -> PlatformSession:
+        """The same session with another deadline."""
+        return PlatformSession(self.client, self._tokens, deadline)
 
 
-class Storage(_Bound):
-    """The command's key/value storage (`POST /v1/platform/storage/`)."""
+class Storage:
+    """The command's key/value storage (`POST /v1/platform/storage/`).
 
-    def __init__(
-        self,
-        client: DailybotClient,
-        tokens: TokenSession,
-        deadline: Deadline,
-        *,
-        namespace: str | None = None,
-    ) -> None:
-        super().__init__(client, tokens, deadline)
+    With a `namespace` the storage is the deployment's own (the API key is enough); without,
+    it is the command's storage as the delivery's user sees it.
+    """
+
+    def __init__(self, session: PlatformSession, *, namespace: str | None = None) -> None:
+        self._session = session
         self._namespace = namespace
 
     def get(self, key: str) -> JSONValue:
         """The stored value, or None when nothing is stored under `key`."""
-        if self._namespace:
-            return self._client.storage_get(key, namespace=self._namespace, deadline=self._deadline)
-        return self._with_token(
-            lambda token: self._client.storage_get(
-                key, exchange_token=token, deadline=self._deadline
-            )
-        )
+        return self._run(self._session.client.storage_get, key)
 
     def set(self, key: str, value: JSONValue) -> None:
-        if self._namespace:
-            self._client.storage_set(key, value, namespace=self._namespace, deadline=self._deadline)
-            return
-        self._with_token(
-            lambda token: self._client.storage_set(
-                key, value, exchange_token=token, deadline=self._deadline
-            )
-        )
+        self._run(self._session.client.storage_set, key, value)
 
     def delete(self, key: str) -> None:
+        self._run(self._session.client.storage_delete, key)
+
+    def _run(self, operation: Callable[..., T], *args: Any) -> T:
         if self._namespace:
-            self._client.storage_delete(key, namespace=self._namespace, deadline=self._deadline)
-            return
-        self._with_token(
-            lambda token: self._client.storage_delete(
-                key, exchange_token=token, deadline=self._deadline
-            )
-        )
+            return self._session.with_key(operation, *args, namespace=self._namespace)
+        return self._session.as_user(operation, *args)
 
 
-class Activity(_Bound):
+class Activity:
     """The command's activity log."""
+
+    def __init__(self, session: PlatformSession) -> None:
+        self._session = session
 
     def recent(self, limit: int | None = None) -> list[ActivityRecord]:
         """Records, newest first (at most `limit`)."""
-        records = self._with_token(
-            lambda token: self._client.list_activity(exchange_token=token, deadline=self._deadline)
-        )
+        records = self._session.as_user(self._session.client.list_activity)
         newest_first = sorted(records, key=lambda record: record.created_at, reverse=True)
         return newest_first if limit is None else newest_first[:limit]
 
@@ -125,135 +124,140 @@ class Activity(_Bound):
             metadata=dict(metadata or {}),
             user_uuid=user_uuid,
         )
-        return self._with_token(
-            lambda token: self._client.create_activity(
-                entry, exchange_token=token, deadline=self._deadline
-            )
-        )
+        return self._session.as_user(self._session.client.create_activity, entry)
 
 
-class Schedules(_Bound):
+class Schedules:
     """Scheduled executions of the command."""
 
-    def create(self, spec: ScheduleSpec) -> str:
-        """Creates the scheduled execution and answers its uuid."""
-        return self._with_token(
-            lambda token: self._client.create_schedule(
-                spec, exchange_token=token, deadline=self._deadline
-            )
+    def __init__(self, session: PlatformSession) -> None:
+        self._session = session
+
+    def create(
+        self,
+        name: str,
+        *,
+        cron: str | None = None,
+        execution_frequency: int | None = None,
+        repeats: int | None = None,
+        payload: Mapping[str, JSONValue] | None = None,
+        timezone_type: str | None = None,
+        is_owned_by_user: bool | None = None,
+        callback_url: str | None = None,
+    ) -> str:
+        """Creates the scheduled execution and answers its uuid (unset fields: the platform's
+        defaults)."""
+        spec = ScheduleSpec(
+            name=name,
+            cron=cron,
+            execution_frequency=execution_frequency,
+            repeats=repeats,
+            payload=dict(payload or {}),
+            timezone_type=timezone_type,
+            is_owned_by_user=is_owned_by_user,
+            callback_url=callback_url,
         )
+        return self._session.as_user(self._session.client.create_schedule, spec)
 
     def get(self, uuid: str) -> ScheduledExecution:
-        return self._with_token(
-            lambda token: self._client.get_schedule(
-                uuid, exchange_token=token, deadline=self._deadline
-            )
-        )
+        return self._session.as_user(self._session.client.get_schedule, uuid)
 
-    def update(self, uuid: str, changes: Mapping[str, JSONValue]) -> ScheduledExecution:
-        return self._with_token(
-            lambda token: self._client.update_schedule(
-                uuid, changes, exchange_token=token, deadline=self._deadline
-            )
-        )
+    def update(self, uuid: str, **changes: JSONValue) -> ScheduledExecution:
+        """Changes the given fields (any of the platform's updatable ones) and answers the
+        scheduled execution as it is now."""
+        return self._session.as_user(self._session.client.update_schedule, uuid, changes)
 
-    def delete(self, uuid: str) -> None:
-        self._with_token(
-            lambda token: self._client.delete_schedule(
-                uuid, exchange_token=token, deadline=self._deadline
-            )
-        )
+    def delete(self, uuid: str, *, missing_ok: bool = False) -> None:
+        """Deletes it; with `missing_ok`, one already gone counts as deleted."""
+        try:
+            self._session.as_user(self._session.client.delete_schedule, uuid)
+        except NotFound:
+            if not missing_ok:
+                raise
 
 
-class Events(_Bound):
+class Events:
     """The command's event subscription (one hook per command)."""
+
+    def __init__(self, session: PlatformSession) -> None:
+        self._session = session
 
     def subscribe(
         self, events: Sequence[str], *, subscribed_objects: Sequence[str] | None = None
     ) -> str:
         """Registers the hook for `events`; answers the hook's uuid."""
-        return self._with_token(
-            lambda token: self._client.register_event_subscription(
-                events,
-                subscribed_objects=subscribed_objects,
-                exchange_token=token,
-                deadline=self._deadline,
-            )
+        return self._session.as_user(
+            self._session.client.register_event_subscription,
+            events,
+            subscribed_objects=subscribed_objects,
         )
 
     def unsubscribe(self) -> None:
-        self._with_token(
-            lambda token: self._client.unregister_event_subscription(
-                exchange_token=token, deadline=self._deadline
-            )
-        )
+        self._session.as_user(self._session.client.unregister_event_subscription)
 
 
-class Messages(_Bound):
-    """Follow-up chat messages, for work that outlives the reply window."""
+class Messages:
+    """Chat messages sent now through the platform (`POST /v1/send-message/`), as the
+    delivery's user, to the users, teams or channels the message names."""
+
+    def __init__(self, session: PlatformSession) -> None:
+        self._session = session
 
     def send(self, message: OutgoingMessage) -> None:
-        self._with_token(
-            lambda token: self._client.send_message(
-                message, exchange_token=token, deadline=self._deadline
-            )
-        )
+        self._session.as_user(self._session.client.send_message, message)
 
 
 @dataclass(frozen=True)
-class DeliveryContext:
-    """Everything a handler needs about one delivery."""
+class User:
+    """The person the delivery is about (absent for event callbacks)."""
 
-    delivery: Delivery
-    user: User
-    organization: Organization
-    text: str
-    words: tuple[str, ...]
-    deadline: Deadline
-    tokens: TokenSession
-    storage: Storage
-    activity: Activity
-    schedules: Schedules
-    events: Events
-    messages: Messages
+    uuid: str | None
+    full_name: str | None
+
+
+@dataclass(frozen=True)
+class Organization:
+    uuid: str
+
+
+class Context:
+    """Everything a handler needs about one delivery, and the platform to act on it."""
+
+    def __init__(
+        self,
+        delivery: Delivery,
+        session: PlatformSession,
+        *,
+        storage_namespace: str | None = None,
+    ) -> None:
+        self._delivery = delivery
+        self.text: str = delivery.text
+        self.words: tuple[str, ...] = tuple(delivery.text.split())
+        self.user = User(delivery.user_uuid, delivery.user_full_name)
+        self.organization = Organization(delivery.organization_uuid)
+        self.sent_at: datetime = datetime.fromtimestamp(delivery.sent_at, tz=UTC)
+        self.storage = Storage(session, namespace=storage_namespace)
+        self.activity = Activity(session)
+        self.schedules = Schedules(session)
+        self.events = Events(session)
+        self.messages = Messages(session)
+
+    def __repr__(self) -> str:
+        return f"Context(kind={self.kind.value!r}, subject={self._delivery.subject!r})"
 
     @property
     def kind(self) -> DeliveryKind:
-        return self.delivery.kind
+        """What was delivered: a command, an event callback or a scheduled execution."""
+        return self._delivery.kind
 
     @property
     def intent(self) -> str | None:
-        return self.delivery.intent
+        return self._delivery.intent
 
     @property
     def event(self) -> EventCallback | None:
-        return self.delivery.event
+        return self._delivery.event
 
     @property
     def scheduled(self) -> ScheduledRun | None:
-        return self.delivery.scheduled
-
-    @classmethod
-    def build(
-        cls,
-        delivery: Delivery,
-        *,
-        client: DailybotClient,
-        tokens: TokenSession,
-        deadline: Deadline,
-        storage_namespace: str | None = None,
-    ) -> DeliveryContext:
-        return cls(
-            delivery=delivery,
-            user=User(delivery.user_uuid, delivery.user_full_name),
-            organization=Organization(delivery.organization_uuid),
-            text=delivery.text,
-            words=tuple(delivery.text.split()),
-            deadline=deadline,
-            tokens=tokens,
-            storage=Storage(client, tokens, deadline, namespace=storage_namespace),
-            activity=Activity(client, tokens, deadline),
-            schedules=Schedules(client, tokens, deadline),
-            events=Events(client, tokens, deadline),
-            messages=Messages(client, tokens, deadline),
-        )
+        return self._delivery.scheduled

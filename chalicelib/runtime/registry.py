@@ -1,28 +1,25 @@
 """The registry of handlers: commands by intent, event handlers by event, scheduled by name.
 
-Command modules decorate their functions on the module-level `registry`:
-
-    @registry.command("remember")
-    def remember(ctx: DeliveryContext) -> Reply | str: ...
+Command modules decorate their functions with the author API (`command`, `event`,
+`scheduled`), which register on the module-level `registry`; the composition root hands that
+registry to the runtime. A registry of their own is what tests build for isolation.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from chalicelib.runtime.declarations import (
-    EventDeclaration,
-    ScheduleDeclaration,
-    normalise_event_name,
-)
+from chalicelib.dailybot.events import normalise_event_name
+from chalicelib.dailybot.models import JSONValue
+from chalicelib.runtime.declarations import EventDeclaration, ScheduleDeclaration
 from chalicelib.runtime.replies import ReplyLike
 
 if TYPE_CHECKING:
-    from chalicelib.runtime.context import DeliveryContext
+    from chalicelib.runtime.context import Context
 
-Handler = Callable[["DeliveryContext"], ReplyLike | None]
+Handler = Callable[["Context"], ReplyLike | None]
 H = TypeVar("H", bound=Handler)
 
 
@@ -63,20 +60,40 @@ class CommandRegistry:
         return decorate
 
     def scheduled(
-        self, name: str, *, schedule: ScheduleDeclaration | None = None
+        self,
+        name: str,
+        *,
+        cron: str | None = None,
+        execution_frequency: int | None = None,
+        timezone_type: str | None = None,
+        repeats: int | None = None,
+        payload: Mapping[str, JSONValue] | None = None,
+        is_owned_by_user: bool | None = None,
     ) -> Callable[[H], H]:
         """Registers the handler of the scheduled executions named `name`.
 
-        With `schedule`, the deployment declares that execution (self-registration creates
-        it); without, the schedule is created at run time (e.g. by a command).
+        With `cron` or `execution_frequency` the deployment declares that execution and
+        self-registration creates it; without, it is created at run time (e.g. by a command).
+        A declaration the platform could not take fails here, naming the handler.
         """
-        if schedule is not None and schedule.name != name:
-            raise ValueError(f"schedule {schedule.name!r} declared on handler {name!r}")
+        given: dict[str, Any] = {
+            "cron": cron,
+            "execution_frequency": execution_frequency,
+            "timezone_type": timezone_type,
+            "repeats": repeats,
+            "payload": payload,
+            "is_owned_by_user": is_owned_by_user,
+        }
+        declared = {key: value for key, value in given.items() if value is not None}
         register = self._register(self._scheduled, name, f"scheduled handler {name!r}")
 
         def decorate(handler: H) -> H:
-            if schedule is not None:
-                self._schedule_declarations[name] = schedule
+            if declared:
+                try:
+                    declaration = ScheduleDeclaration(name, **declared)
+                except ValueError as exc:
+                    raise ValueError(f"@scheduled on {_qualified(handler)}: {exc}") from exc
+                self._schedule_declarations[name] = declaration
             return register(handler)
 
         return decorate
@@ -125,5 +142,13 @@ def _summary(handler: Handler) -> str:
     return doc.splitlines()[0] if doc else ""
 
 
+def _qualified(handler: Callable[..., object]) -> str:
+    return f"{getattr(handler, '__module__', '?')}.{getattr(handler, '__qualname__', handler)}"
+
+
 registry = CommandRegistry()
-"""The deployment's registry: `chalicelib/commands/*` register on it when imported."""
+"""The deployment's registry: the author API's decorators register on it."""
+
+command = registry.command
+event = registry.event
+scheduled = registry.scheduled

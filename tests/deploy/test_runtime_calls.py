@@ -19,8 +19,13 @@ from aws_lambda_powertools.utilities.idempotency.persistence.dynamodb import (
 from aws_lambda_powertools.utilities.parameters import SSMProvider
 from moto.server import ThreadedMotoServer
 
-from chalicelib.runtime.ledger import DeliveryInProgress, DeliveryLedger, open_store
-from chalicelib.runtime.reconcile_lock import IdempotencyStoreLock
+from chalicelib.runtime.idempotency.ledger import (
+    DeliveryInProgress,
+    DeliveryLedger,
+    Replayed,
+    open_store,
+)
+from chalicelib.runtime.idempotency.lock import IdempotencyStoreLock
 from chalicelib.secrets import CurrentSignatures, SecretSources, resolve_secrets
 from chalicelib.settings import Settings
 from tests.deploy.conftest import Packaged
@@ -86,24 +91,24 @@ def _store(endpoint: str, recorder: Recorder) -> DynamoDBPersistenceLayer:
 
 def _drive_ledger(store: DynamoDBPersistenceLayer) -> None:
     ledger = DeliveryLedger(store, lock_seconds=30, window_seconds=3600)
-    assert ledger.run_once("first", lambda: {"text": "ran"}).ran
-    assert not ledger.run_once("first", lambda: {"text": "again"}).ran
+    assert ledger.run_once("first", lambda: {"text": "ran"}, remember=dict) == {"text": "ran"}
+    assert isinstance(ledger.run_once("first", lambda: {"text": "again"}, remember=dict), Replayed)
 
     def crash() -> dict[str, Any]:
         raise RuntimeError("handler failed")
 
     with pytest.raises(RuntimeError):
-        ledger.run_once("crashed", crash)
+        ledger.run_once("crashed", crash, remember=dict)
 
     def still_running() -> dict[str, Any]:
         with pytest.raises(DeliveryInProgress):
-            ledger.run_once("slow", lambda: {})
+            ledger.run_once("slow", lambda: {}, remember=dict)
         return {}
 
-    ledger.run_once("slow", still_running)
+    ledger.run_once("slow", still_running, remember=dict)
     # A runtime whose boto3 cannot return the old item on a failed conditional put reads it.
     store.return_value_on_condition = {}
-    assert not ledger.run_once("first", lambda: {"text": "again"}).ran
+    assert isinstance(ledger.run_once("first", lambda: {"text": "again"}, remember=dict), Replayed)
 
 
 def _drive_lock(store: DynamoDBPersistenceLayer) -> None:

@@ -16,9 +16,9 @@ import time
 from pathlib import Path
 
 from chalicelib.runtime.composition import build_runtime
-from chalicelib.runtime.context import DeliveryContext
+from chalicelib.runtime.context import Context
+from chalicelib.runtime.intake.http import IncomingRequest
 from chalicelib.runtime.registry import CommandRegistry
-from chalicelib.runtime.wire import IncomingRequest
 from tests.runtime.deliveries import headers
 from tests.runtime.fake_platform import FakePlatform
 
@@ -27,13 +27,13 @@ def main(body: str, marker: Path, go: Path) -> None:
     commands = CommandRegistry()
 
     @commands.command("once")
-    def once(ctx: DeliveryContext) -> str:
+    def once(ctx: Context) -> str:
         with marker.open("a") as file:
             file.write(f"{os.getpid()}\n")
         time.sleep(1.0)
         return f"ran in {os.getpid()}"
 
-    runtime = build_runtime(transport=FakePlatform().transport(), hooks=[], commands=commands)
+    runtime = build_runtime(commands, transport=FakePlatform().transport(), registration=None)
     (go.parent / f"ready-{os.getpid()}").touch()
     deadline = time.monotonic() + 20
     while not go.exists() and time.monotonic() < deadline:

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from chalice.test import Client
 
-from app import app
-from chalicelib.runtime.composition import Runtime, build_runtime, container
-from chalicelib.runtime.hooks import VerifiedDeliveryHook
+from app import app, container, registry
+from chalicelib.runtime.composition import Runtime, build_runtime
+from chalicelib.runtime.intake.pipeline import RegistrationCheck
 from chalicelib.runtime.registry import CommandRegistry
 from tests.runtime.deliveries import ROTATED_SIGNATURE, SIGNATURE, encode, headers
 from tests.runtime.fake_platform import API_KEY, FakePlatform
@@ -62,13 +62,17 @@ def make_runtime(
 
     def make(
         *,
-        hooks: Sequence[VerifiedDeliveryHook] = (),
         commands: CommandRegistry | None = None,
+        registration: RegistrationCheck | None = None,
         **overrides: str,
     ) -> Runtime:
         for name, value in overrides.items():
             monkeypatch.setenv(name, value)
-        runtime = build_runtime(transport=platform.transport(), hooks=hooks, commands=commands)
+        runtime = build_runtime(
+            commands or registry,
+            transport=platform.transport(),
+            registration=registration,
+        )
         container.reset(runtime)
         return runtime
 

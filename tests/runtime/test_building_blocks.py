@@ -18,8 +18,9 @@ from chalicelib.runtime.declarations import (
     ScheduleDeclaration,
     normalise_event_name,
 )
-from chalicelib.runtime.delivery import delivery_identity
-from chalicelib.runtime.freshness import freshness_problem, parse_instant
+from chalicelib.runtime.intake.delivery import delivery_identity, parse_instant
+from chalicelib.runtime.intake.gates import freshness_problem
+from chalicelib.runtime.intake.worker import Overrun, run_within
 from chalicelib.runtime.registry import CommandRegistry
 from chalicelib.runtime.replies import (
     MAX_BUTTONS,
@@ -29,7 +30,6 @@ from chalicelib.runtime.replies import (
     as_reply,
     unknown_command_reply,
 )
-from chalicelib.runtime.worker import Overrun, run_within
 from chalicelib.settings import DeliveryFields
 from tests.servers import ROOT
 
@@ -97,7 +97,7 @@ def test_the_registry_looks_handlers_up_and_lists_declarations() -> None:
     @registry.event("KUDOS_POSTED", subscribed_objects=["team-1"])
     def kudos(ctx: object) -> None: ...
 
-    @registry.scheduled("digest", schedule=digest)
+    @registry.scheduled("digest", cron="0 9 * * *")
     def send_digest(ctx: object) -> None: ...
 
     @registry.scheduled("runtime-made")
@@ -116,8 +116,15 @@ def test_the_registry_looks_handlers_up_and_lists_declarations() -> None:
         registry.command("REMEMBER")(plain)
     with pytest.raises(ValueError, match="empty"):
         registry.command(" ")
-    with pytest.raises(ValueError, match="declared on handler"):
-        registry.scheduled("a", schedule=digest)
+    # A declaration the platform could not take fails at import, naming the handler.
+    with pytest.raises(ValueError, match=r"@scheduled on .*bad_cron: .*five-field cron"):
+
+        @registry.scheduled("bad", cron="every day")
+        def bad_cron(ctx: object) -> None: ...
+
+    with pytest.raises(ValueError, match=r"@scheduled on .*plain: .*either a cron"):
+        registry.scheduled("zone-only", timezone_type="user_timezone")(plain)
+    assert registry.scheduled_handler("bad") is None
 
 
 def test_replies_are_validated_and_made_json() -> None:
@@ -217,7 +224,7 @@ def test_the_filter_scrubs_messages_arguments_and_tracebacks() -> None:
 def test_the_sqlite_path_never_imports_boto3() -> None:
     code = (
         "import sys, app\n"
-        "from chalicelib.runtime.ledger import open_store\n"
+        "from chalicelib.runtime.idempotency.ledger import open_store\n"
         "open_store('sqlite:///.local/never-used.sqlite3')\n"
         "import aws_lambda_powertools.utilities.idempotency as i\n"
         "assert i.BasePersistenceLayer\n"
@@ -231,7 +238,7 @@ def test_the_sqlite_path_never_imports_boto3() -> None:
 
 
 def test_the_idempotency_package_resolves_its_names_lazily() -> None:
-    from chalicelib.runtime import powertools_idempotency as lazy
+    from chalicelib.runtime.idempotency import powertools_import as lazy
 
     original = sys.modules.pop(lazy.PACKAGE)
     try:

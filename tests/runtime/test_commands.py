@@ -155,3 +155,21 @@ def test_old_style_event_names_reach_the_same_handler(
     deliver(sample("event_kudos_posted", event="KUDOS_POSTED"))
 
     assert platform.storage["command"]["kudos_count"] == 1
+
+
+def test_vote_asks_with_buttons_and_a_click_records_the_vote(
+    deliver: Poster, platform: FakePlatform
+) -> None:
+    asked = deliver(invocation("vote")).json_body
+    clicked = deliver(invocation("vote", "yes")).json_body
+
+    assert [(b["label"], b["value"]) for b in asked["buttons"]] == [
+        ("Yes", "vote yes"),
+        ("No", "vote no"),
+    ]
+    assert {b["button_type"] for b in asked["buttons"]} == {"Command"}
+    assert clicked == {"message": "You voted *yes*."}
+    assert platform.storage["command"] == {
+        "vote:ballot:aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa": "yes"
+    }
+    assert "Usage" in deliver(invocation("vote", "maybe")).json_body["message"]

@@ -2,32 +2,34 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
+import pytest
+
 from chalicelib.dailybot.deadline import Deadline
-from chalicelib.dailybot.models import MessageButton, OutgoingMessage, ScheduleSpec
-from chalicelib.redaction import Secret
+from chalicelib.dailybot.errors import NotFound
+from chalicelib.dailybot.models import MessageButton, OutgoingMessage
+from chalicelib.dailybot.tokens import ExchangeTokenBroker
 from chalicelib.runtime.composition import Runtime
-from chalicelib.runtime.context import DeliveryContext
-from chalicelib.runtime.delivery import parse_delivery
+from chalicelib.runtime.context import Context, PlatformSession
+from chalicelib.runtime.intake.delivery import parse_delivery
 from chalicelib.settings import DeliveryFields
 from tests.runtime.conftest import RuntimeFactory
 from tests.runtime.deliveries import encode, invocation, sample
 from tests.runtime.fake_platform import DELIVERED_TOKEN, FakePlatform
 
 
-def context_for(
-    runtime: Runtime, body: dict[str, object], namespace: str | None = None
-) -> DeliveryContext:
+def context_for(runtime: Runtime, body: dict[str, object], namespace: str | None = None) -> Context:
     delivery = parse_delivery(encode(body), DeliveryFields(), max_bytes=1 << 20)
-    tokens = runtime.broker.session(
+    broker = ExchangeTokenBroker(runtime.client, ttl_seconds=60)
+    tokens = broker.session(
         delivery.organization_uuid, delivery.user_uuid, delivered=delivery.exchange_token
     )
-    return DeliveryContext.build(
-        delivery, client=runtime.client, tokens=tokens, deadline=Deadline.after(5),
-        storage_namespace=namespace,
-    )  # fmt: skip
+    session = PlatformSession(runtime.client, tokens, Deadline.after(5))
+    return Context(delivery, session, storage_namespace=namespace)
 
 
-def test_the_context_describes_the_delivery(runtime: Runtime) -> None:
+def test_the_context_describes_the_delivery(runtime: Runtime, platform: FakePlatform) -> None:
     ctx = context_for(runtime, invocation("remember", "  color   deep blue "))
 
     assert (ctx.kind, ctx.intent, ctx.text, ctx.words) == (
@@ -39,8 +41,14 @@ def test_the_context_describes_the_delivery(runtime: Runtime) -> None:
     assert ctx.organization.uuid == "11111111-1111-4111-8111-111111111111"
     assert ctx.event is None
     assert ctx.scheduled is None
-    assert ctx.delivery.exchange_token == Secret(DELIVERED_TOKEN)
-    assert DELIVERED_TOKEN not in repr(ctx.delivery)
+    assert ctx.sent_at.tzinfo is not None
+    assert abs((datetime.now(UTC) - ctx.sent_at).total_seconds()) < 60
+    ctx.storage.get("color")
+    assert platform.calls[-1].token == DELIVERED_TOKEN
+    assert DELIVERED_TOKEN not in repr(ctx)
+    assert not hasattr(ctx, "delivery")
+    assert not hasattr(ctx, "tokens")
+    assert not hasattr(ctx, "deadline")
 
 
 def test_event_and_scheduled_parts(runtime: Runtime) -> None:
@@ -48,7 +56,7 @@ def test_event_and_scheduled_parts(runtime: Runtime) -> None:
     scheduled = context_for(runtime, sample("scheduled_standup_reminder"))
 
     assert event.event is not None
-    assert (event.event.name, event.event.hook_uuid) == ("kudos.posted", "7")
+    assert (event.event.name, event.event.hook) == ("kudos.posted", "7")
     assert event.user.uuid is None
     assert scheduled.scheduled is not None
     assert (scheduled.scheduled.uuid, scheduled.scheduled.name) == ("sched-1", "standup-reminder")
@@ -57,11 +65,14 @@ def test_event_and_scheduled_parts(runtime: Runtime) -> None:
 def test_schedules_events_and_messages(runtime: Runtime, platform: FakePlatform) -> None:
     ctx = context_for(runtime, invocation("x"))
 
-    uuid = ctx.schedules.create(ScheduleSpec(name="n", cron="0 9 * * *"))
+    uuid = ctx.schedules.create("n", cron="0 9 * * *")
     assert ctx.schedules.get(uuid).cron == "0 9 * * *"
-    assert ctx.schedules.update(uuid, {"cron": "0 10 * * *"}).cron == "0 10 * * *"
+    assert ctx.schedules.update(uuid, cron="0 10 * * *").cron == "0 10 * * *"
     ctx.schedules.delete(uuid)
     assert platform.schedules == {}
+    ctx.schedules.delete(uuid, missing_ok=True)
+    with pytest.raises(NotFound):
+        ctx.schedules.delete(uuid)
     assert ctx.events.subscribe(["kudos.posted"], subscribed_objects=["t"]) == "7"
     ctx.events.unsubscribe()
     assert platform.hooks == []

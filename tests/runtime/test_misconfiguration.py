@@ -7,8 +7,7 @@ from collections.abc import Iterator
 import pytest
 from chalice.test import Client
 
-from app import app
-from chalicelib.runtime.composition import container
+from app import app, container
 from tests.runtime.deliveries import encode, headers, invocation
 
 

@@ -11,9 +11,9 @@ import pytest
 
 from chalicelib.observability import logger
 from chalicelib.runtime.composition import Runtime
-from chalicelib.runtime.context import DeliveryContext
+from chalicelib.runtime.context import Context
+from chalicelib.runtime.intake.http import IncomingRequest
 from chalicelib.runtime.registry import CommandRegistry
-from chalicelib.runtime.wire import IncomingRequest
 from tests.runtime.conftest import RuntimeFactory
 from tests.runtime.deliveries import encode, headers, invocation, now_iso, sample
 from tests.runtime.fake_platform import FakePlatform
@@ -23,29 +23,29 @@ def _registry() -> CommandRegistry:
     commands = CommandRegistry()
 
     @commands.command("ok")
-    def ok(ctx: DeliveryContext) -> str:
+    def ok(ctx: Context) -> str:
         return "fine"
 
     @commands.command("boom")
-    def boom(ctx: DeliveryContext) -> str:
+    def boom(ctx: Context) -> str:
         raise RuntimeError("broken")
 
     @commands.command("flaky")
-    def flaky(ctx: DeliveryContext) -> str:
+    def flaky(ctx: Context) -> str:
         ctx.storage.get("x")
         return "unreachable"
 
     @commands.command("sleepy")
-    def sleepy(ctx: DeliveryContext) -> str:
+    def sleepy(ctx: Context) -> str:
         time.sleep(0.6)
         return "late"
 
     @commands.event("kudos.posted")
-    def kudos(ctx: DeliveryContext) -> None:
+    def kudos(ctx: Context) -> None:
         return None
 
     @commands.scheduled("standup-reminder")
-    def reminder(ctx: DeliveryContext) -> str:
+    def reminder(ctx: Context) -> str:
         return "standup!"
 
     return commands
@@ -150,7 +150,7 @@ def test_a_duplicate_in_progress_is_counted_as_a_duplicate(
     commands = CommandRegistry()
 
     @commands.command("slow")
-    def slow(ctx: DeliveryContext) -> str:
+    def slow(ctx: Context) -> str:
         started.set()
         release.wait(5)
         return "done"
@@ -211,7 +211,7 @@ def test_concurrent_deliveries_and_their_handlers_log_with_their_own_keys(
 
     @commands.command("alpha")
     @commands.command("beta")
-    def shout(ctx: DeliveryContext) -> str:
+    def shout(ctx: Context) -> str:
         both_running.wait()
         logger.info("inside the handler", extra={"said": ctx.text})
         both_running.wait()

@@ -6,7 +6,6 @@ import json
 from typing import Any
 
 import httpx
-import pytest
 
 from chalicelib.dailybot.client import DailybotClient
 from chalicelib.dailybot.models import (
@@ -18,7 +17,6 @@ from chalicelib.dailybot.models import (
     ScheduleSpec,
 )
 from chalicelib.redaction import Secret
-from chalicelib.settings import Settings, SettingsError
 from tests.unit.dailybot.conftest import (
     API_KEY,
     EXCHANGE_TOKEN,
@@ -399,35 +397,6 @@ def test_on_call_wraps_each_request_with_method_and_path() -> None:
 
     assert calls == ["enter POST platform/storage/", "exit POST platform/storage/"]
     assert str(platform.last.url) == "https://api.test/v1/platform/storage/"
-
-
-def test_from_settings_uses_url_key_timeouts_and_retry_cap() -> None:
-    platform = ScriptedPlatform([answer(200, {"k": "v"})])
-    settings = Settings(
-        api_url="http://127.0.0.1:9999/v1",
-        api_key=Secret(API_KEY),
-        http_connect_timeout_seconds=1.5,
-        http_read_timeout_seconds=4.0,
-    )
-
-    client = DailybotClient.from_settings(settings, transport=httpx.MockTransport(platform))
-    client.storage_get("k", namespace="n")
-    client.close()
-
-    request = platform.last
-    assert str(request.url) == "http://127.0.0.1:9999/v1/platform/storage/"
-    assert request.headers["X-API-KEY"] == API_KEY
-    assert request.extensions["timeout"] == {
-        "connect": 1.5,
-        "read": 4.0,
-        "write": 4.0,
-        "pool": 1.5,
-    }
-
-
-def test_from_settings_needs_an_api_key() -> None:
-    with pytest.raises(SettingsError, match="DAILYBOT_API_KEY"):
-        DailybotClient.from_settings(Settings())
 
 
 def test_one_httpx_client_serves_every_call(

@@ -15,15 +15,14 @@ from typing import Any
 import pytest
 from chalice.test import Client
 
-from app import app
-from chalicelib.commands import load_commands
+from app import app, container
 from chalicelib.redaction import Secret
-from chalicelib.runtime.composition import build_runtime, container
-from chalicelib.runtime.reconcile import ColdStartReconciler
+from chalicelib.runtime.composition import build_runtime
+from chalicelib.runtime.registration.cold_start import ColdStartReconciler
 from chalicelib.runtime.registry import registry
 from chalicelib.settings import Settings
 from tests.clocks import FakeClock
-from tests.reconcile.conftest import (
+from tests.runtime.registration.conftest import (
     ACME,
     ACME_COMMAND,
     ACME_KEY,
@@ -52,16 +51,14 @@ class App:
             reconcile_period_seconds=PERIOD,
             public_url="http://127.0.0.1:8999/dailybot",
         )
-        load_commands()
-        # The deployment's own hook (its metric and log), on a clock the test can move.
+        # The deployment's own check (its metric and log), on a clock the test can move.
         self.hook = ColdStartReconciler(
             settings,
-            platform.client,
             registry,
             new_lock(tmp_path / "idempotency.sqlite3"),
             self.clock,
         )
-        self.runtime = build_runtime(settings, hooks=[self.hook])
+        self.runtime = build_runtime(registry, settings, registration=self.hook)
 
     def invoke(self, intent: str) -> Any:
         token = self.platform.client.fetch_exchange_token(JANE).token.reveal()

@@ -18,9 +18,14 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 )
 from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
 
-from chalicelib.runtime.ledger import DeliveryInProgress, DeliveryLedger, open_store
+from chalicelib.runtime.idempotency.ledger import (
+    DeliveryInProgress,
+    DeliveryLedger,
+    Replayed,
+    open_store,
+)
+from chalicelib.runtime.idempotency.sqlite_store import SQLitePersistenceLayer, database_path
 from chalicelib.runtime.replies import in_progress_reply
-from chalicelib.runtime.sqlite_store import SQLitePersistenceLayer, database_path
 from chalicelib.settings import SettingsError
 from tests.conftest import known_secrets
 from tests.runtime.conftest import runtime_env
@@ -79,15 +84,15 @@ def test_a_crashed_run_can_be_retried_after_the_lock_expires(tmp_path: Path) -> 
         raise SystemExit  # the process dies mid-run: Powertools cannot clear the lock
 
     with pytest.raises(SystemExit):
-        ledger.run_once("delivery-1", crash)
+        ledger.run_once("delivery-1", crash, remember=dict)
     with pytest.raises(DeliveryInProgress):
-        ledger.run_once("delivery-1", lambda: {"body": {}})
+        ledger.run_once("delivery-1", lambda: {"body": {}}, remember=dict)
     time.sleep(1.1)
 
-    outcome = ledger.run_once("delivery-1", lambda: {"body": {"message": "retried"}})
+    outcome = ledger.run_once("delivery-1", lambda: {"message": "retried"}, remember=dict)
 
-    assert outcome.ran
-    assert outcome.reply == {"body": {"message": "retried"}}
+    assert outcome == {"message": "retried"}
+    assert not isinstance(outcome, Replayed)
 
 
 def test_store_urls(tmp_path: Path) -> None:
@@ -189,8 +194,13 @@ def test_dynamodb_duplicate_gets_the_stored_reply(
     store = open_store("dynamodb://deliveries-replay", dynamodb_endpoint=dynamodb_endpoint)
     ledger = DeliveryLedger(store, lock_seconds=30, window_seconds=60)
 
-    first = ledger.run_once("delivery-x", lambda: {"body": {"message": "first"}})
-    second = ledger.run_once("delivery-x", lambda: {"body": {"message": "second"}})
+    first = ledger.run_once("delivery-x", lambda: ("ran", "first"), remember=_kept)
+    second = ledger.run_once("delivery-x", lambda: ("ran", "second"), remember=_kept)
 
-    assert (first.ran, second.ran) == (True, False)
-    assert second.reply == {"body": {"message": "first"}}
+    # The run hands its result back directly; a duplicate gets only what was kept of it.
+    assert first == ("ran", "first")
+    assert second == Replayed({"message": "first"})
+
+
+def _kept(result: tuple[str, str]) -> dict[str, Any]:
+    return {"message": result[1]}

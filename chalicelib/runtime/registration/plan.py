@@ -9,42 +9,24 @@ state (the cheap cold-start path).
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Final
 
-from chalicelib.dailybot.models import JSONValue, ScheduledExecution
+from chalicelib.canonical import canonical_hash
+from chalicelib.dailybot.models import UPDATABLE_SCHEDULE_FIELDS, JSONValue, ScheduledExecution
 from chalicelib.runtime.declarations import EventDeclaration, ScheduleDeclaration
-from chalicelib.runtime.registration_state import (
+from chalicelib.runtime.registration.state import (
     STATE_VERSION,
     RegisteredHook,
     RegisteredSchedule,
     RegistrationState,
 )
 
-# What `PUT /v1/platform/scheduling/{uuid}/` accepts; `is_owned_by_user` is not among them.
-UPDATABLE_FIELDS: Final = (
-    "name",
-    "cron",
-    "execution_frequency",
-    "repeats",
-    "payload",
-    "timezone_type",
-    "callback_url",
-)
 # Compared with what `GET` answers. Not `repeats` nor `is_active`: the platform may count runs
 # down or switch a finished schedule off, and that is not drift to undo.
-OBSERVED_FIELDS: Final = (
-    "name",
-    "cron",
-    "execution_frequency",
-    "payload",
-    "timezone_type",
-    "callback_url",
-)
+OBSERVED_FIELDS: Final = tuple(name for name in UPDATABLE_SCHEDULE_FIELDS if name != "repeats")
 # The platform's default when a create leaves `execution_frequency` out.
 DEFAULT_EXECUTION_FREQUENCY: Final = 0
 
@@ -59,11 +41,6 @@ class Outcome(StrEnum):
     UPDATED = "updated"
     DELETED = "deleted"
     UNCHANGED = "unchanged"
-
-
-def _digest(value: JSONValue) -> str:
-    canonical = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -91,7 +68,9 @@ class HookSubscription:
         return cls(events, objects)
 
     def fingerprint(self) -> str:
-        return _digest({"events": list(self.events), "objects": list(self.subscribed_objects)})
+        return canonical_hash(
+            {"events": list(self.events), "objects": list(self.subscribed_objects)}
+        )
 
     def describe(self) -> str:
         text = ", ".join(self.events)
@@ -126,26 +105,17 @@ class DesiredRegistration:
 
     def schedule_fields(self, declaration: ScheduleDeclaration) -> dict[str, JSONValue]:
         """The fields the platform should hold for `declaration` (None: the platform's default)."""
-        spec = declaration.to_spec(self.callback_url)
-        return {
-            "name": spec.name,
-            "cron": spec.cron,
-            "execution_frequency": spec.execution_frequency
-            if spec.execution_frequency is not None
-            else DEFAULT_EXECUTION_FREQUENCY,
-            "repeats": spec.repeats,
-            "payload": dict(spec.payload),
-            "timezone_type": spec.timezone_type,
-            "is_owned_by_user": spec.is_owned_by_user,
-            "callback_url": spec.callback_url,
-        }
+        fields = declaration.to_spec(self.callback_url).as_dict()
+        if fields["execution_frequency"] is None:
+            fields["execution_frequency"] = DEFAULT_EXECUTION_FREQUENCY
+        return fields
 
     def schedule_fingerprint(self, declaration: ScheduleDeclaration) -> str:
-        return _digest([declaration.fingerprint(), self.callback_url])
+        return canonical_hash([declaration.fingerprint(), self.callback_url])
 
     def fingerprint(self) -> str:
         """One value for the whole declaration set: equal means a cold start has nothing to do."""
-        return _digest(
+        return canonical_hash(
             {
                 "version": STATE_VERSION,
                 "schedules": {s.name: self.schedule_fingerprint(s) for s in self.schedules},
@@ -288,7 +258,7 @@ def _changed_fields(
     # Without the fields sent last time (an older state) every updatable field is sent again.
     return {
         name: after[name]
-        for name in UPDATABLE_FIELDS
+        for name in UPDATABLE_SCHEDULE_FIELDS
         if not before or name not in before or before[name] != after[name]
     }
 
@@ -296,20 +266,13 @@ def _changed_fields(
 def _drifted_fields(
     seen: ScheduledExecution, wanted: Mapping[str, JSONValue]
 ) -> dict[str, JSONValue]:
-    actual: dict[str, JSONValue] = {
-        "name": seen.name,
-        "cron": seen.cron,
-        "execution_frequency": seen.execution_frequency,
-        "payload": dict(seen.payload),
-        "timezone_type": seen.timezone_type,
-        "callback_url": seen.callback_url,
-    }
     drift: dict[str, JSONValue] = {}
     for name in OBSERVED_FIELDS:
         # Without a callback URL the platform shows the command's own URL: not drift.
         if name == "callback_url" and wanted[name] is None:
             continue
-        if actual[name] != wanted[name]:
+        actual = getattr(seen, name)
+        if (dict(actual) if name == "payload" else actual) != wanted[name]:
             drift[name] = wanted[name]
     return drift
 

@@ -18,10 +18,10 @@ import pytest
 from chalicelib.dailybot.errors import NotFound, ServerError
 from chalicelib.dailybot.models import ScheduleSpec
 from chalicelib.runtime.declarations import EventDeclaration, ScheduleDeclaration
-from chalicelib.runtime.reconcile import Reconciler, ReconcileStatus
-from chalicelib.runtime.reconcile_lock import ReconcileLockUnavailable
-from chalicelib.runtime.registration_plan import DesiredRegistration, Outcome
-from tests.reconcile.conftest import (
+from chalicelib.runtime.idempotency.lock import ReconcileLockUnavailable
+from chalicelib.runtime.registration.plan import DesiredRegistration, Outcome
+from chalicelib.runtime.registration.reconciler import Reconciler, ReconcileStatus
+from tests.runtime.registration.conftest import (
     NAMESPACE,
     CountingTransport,
     Platform,
@@ -50,11 +50,11 @@ class Declarations:
 
 def reconciler(platform: Platform, lock_path: Path | None = None) -> Reconciler:
     lock = new_lock(lock_path) if lock_path else None
-    return Reconciler(platform.client, namespace=NAMESPACE, lock=lock)
+    return Reconciler(namespace=NAMESPACE, lock=lock)
 
 
 def test_first_reconcile_registers_the_schedule_and_the_hook_once(platform: Platform) -> None:
-    result = reconciler(platform).reconcile(Declarations().desired(), platform.tokens())
+    result = reconciler(platform).reconcile(Declarations().desired(), platform.session())
 
     assert result.status is ReconcileStatus.APPLIED
     assert result.plan.counts()[Outcome.CREATED] == 2
@@ -81,10 +81,10 @@ def test_first_reconcile_registers_the_schedule_and_the_hook_once(platform: Plat
 
 def test_a_second_reconcile_is_one_storage_read_and_no_write(platform: Platform) -> None:
     engine = reconciler(platform)
-    engine.reconcile(Declarations().desired(), platform.tokens())
+    engine.reconcile(Declarations().desired(), platform.session())
     platform.transport.clear()
 
-    result = engine.reconcile(Declarations().desired(), platform.tokens())
+    result = engine.reconcile(Declarations().desired(), platform.session())
 
     assert result.status is ReconcileStatus.UP_TO_DATE
     assert [(r.method, r.path, r.storage_op) for r in platform.transport.sent] == [
@@ -96,11 +96,11 @@ def test_a_second_reconcile_is_one_storage_read_and_no_write(platform: Platform)
 def test_changing_the_cron_updates_the_same_schedule(platform: Platform) -> None:
     declared = Declarations()
     engine = reconciler(platform)
-    first = engine.reconcile(declared.desired(), platform.tokens())
+    first = engine.reconcile(declared.desired(), platform.session())
     declared.schedules = [ScheduleDeclaration(name="daily-digest", cron="30 10 * * 1-5")]
     platform.transport.clear()
 
-    second = engine.reconcile(declared.desired(), platform.tokens())
+    second = engine.reconcile(declared.desired(), platform.session())
 
     (row,) = platform.schedules_named("daily-digest")
     assert row["uuid"] == first.uuids["daily-digest"] == second.uuids["daily-digest"]
@@ -113,10 +113,10 @@ def test_changing_the_cron_updates_the_same_schedule(platform: Platform) -> None
 def test_removing_the_declarations_deletes_the_schedule_and_the_hook(platform: Platform) -> None:
     declared = Declarations()
     engine = reconciler(platform)
-    first = engine.reconcile(declared.desired(), platform.tokens())
+    first = engine.reconcile(declared.desired(), platform.session())
     declared.schedules, declared.events = [], []
 
-    result = engine.reconcile(declared.desired(), platform.tokens())
+    result = engine.reconcile(declared.desired(), platform.session())
 
     assert result.plan.counts()[Outcome.DELETED] == 2
     assert platform.schedules_named("daily-digest") == []
@@ -125,16 +125,16 @@ def test_removing_the_declarations_deletes_the_schedule_and_the_hook(platform: P
         platform.client.get_schedule(
             first.uuids["daily-digest"], exchange_token=platform.tokens().token()
         )
-    assert engine.read_state().schedules == {}
+    assert engine.read_state(platform.session()).schedules == {}
 
 
 def test_new_events_reregister_the_same_hook(platform: Platform) -> None:
     declared = Declarations()
     engine = reconciler(platform)
-    first = engine.reconcile(declared.desired(), platform.tokens())
+    first = engine.reconcile(declared.desired(), platform.session())
     declared.events = [KUDOS, EventDeclaration("forms.response.created", ("form-1",))]
 
-    result = engine.reconcile(declared.desired(), platform.tokens())
+    result = engine.reconcile(declared.desired(), platform.session())
 
     assert result.plan.hook is not None
     assert result.plan.hook.outcome is Outcome.UPDATED
@@ -149,13 +149,13 @@ def test_a_schedule_deleted_behind_our_back_is_repaired_by_a_verifying_reconcile
     platform: Platform,
 ) -> None:
     engine = reconciler(platform)
-    first = engine.reconcile(Declarations().desired(), platform.tokens())
+    first = engine.reconcile(Declarations().desired(), platform.session())
     lost = first.uuids["daily-digest"]
     platform.client.delete_schedule(lost, exchange_token=platform.tokens().token())
 
     # The cold-start path trusts its fingerprints: one read, and it does not notice.
-    cheap = engine.reconcile(Declarations().desired(), platform.tokens())
-    verified = engine.reconcile(Declarations().desired(), platform.tokens(), verify=True)
+    cheap = engine.reconcile(Declarations().desired(), platform.session())
+    verified = engine.reconcile(Declarations().desired(), platform.session(), verify=True)
 
     assert cheap.status is ReconcileStatus.UP_TO_DATE
     assert verified.status is ReconcileStatus.APPLIED
@@ -164,7 +164,7 @@ def test_a_schedule_deleted_behind_our_back_is_repaired_by_a_verifying_reconcile
     assert "404" in step.reason
     (row,) = platform.schedules_named("daily-digest")
     assert row["uuid"] == verified.uuids["daily-digest"] != lost
-    again = engine.reconcile(Declarations().desired(), platform.tokens(), verify=True)
+    again = engine.reconcile(Declarations().desired(), platform.session(), verify=True)
     assert again.status is ReconcileStatus.UP_TO_DATE
 
 
@@ -172,13 +172,13 @@ def test_an_edit_made_on_dailybot_is_put_back_by_a_verifying_reconcile(
     platform: Platform,
 ) -> None:
     engine = reconciler(platform)
-    first = engine.reconcile(Declarations().desired(), platform.tokens())
+    first = engine.reconcile(Declarations().desired(), platform.session())
     uuid = first.uuids["daily-digest"]
     platform.client.update_schedule(
         uuid, {"cron": "0 12 * * *"}, exchange_token=platform.tokens().token()
     )
 
-    result = engine.reconcile(Declarations().desired(), platform.tokens(), verify=True)
+    result = engine.reconcile(Declarations().desired(), platform.session(), verify=True)
 
     assert [step.outcome for step in result.plan.schedules] == [Outcome.UPDATED]
     assert platform.schedules_named("daily-digest")[0]["cron"] == "0 9 * * 1-5"
@@ -188,18 +188,18 @@ def test_an_edit_made_on_dailybot_is_put_back_by_a_verifying_reconcile(
 def test_an_update_answered_404_creates_the_schedule_again(platform: Platform) -> None:
     declared = Declarations()
     engine = reconciler(platform)
-    first = engine.reconcile(declared.desired(), platform.tokens())
+    first = engine.reconcile(declared.desired(), platform.session())
     platform.client.delete_schedule(
         first.uuids["daily-digest"], exchange_token=platform.tokens().token()
     )
     declared.schedules = [ScheduleDeclaration(name="daily-digest", cron="0 8 * * 1-5")]
 
-    result = engine.reconcile(declared.desired(), platform.tokens())
+    result = engine.reconcile(declared.desired(), platform.session())
 
     (row,) = platform.schedules_named("daily-digest")
     assert row["cron"] == "0 8 * * 1-5"
     assert row["uuid"] == result.uuids["daily-digest"] != first.uuids["daily-digest"]
-    assert engine.read_state().schedules["daily-digest"].uuid == row["uuid"]
+    assert engine.read_state(platform.session()).schedules["daily-digest"].uuid == row["uuid"]
 
 
 def test_schedules_created_at_run_time_are_never_touched(platform: Platform) -> None:
@@ -210,10 +210,10 @@ def test_schedules_created_at_run_time_are_never_touched(platform: Platform) -> 
     )
     declared = Declarations()
     engine = reconciler(platform)
-    engine.reconcile(declared.desired(), platform.tokens())
+    engine.reconcile(declared.desired(), platform.session())
     declared.schedules, declared.events = [], []
 
-    result = engine.reconcile(declared.desired(), platform.tokens(), verify=True)
+    result = engine.reconcile(declared.desired(), platform.session(), verify=True)
 
     assert [step.name for step in result.plan.schedules] == ["daily-digest"]
     assert platform.client.get_schedule(reminder, exchange_token=token).name == "standup-reminder"
@@ -227,11 +227,11 @@ def test_an_interrupted_reconcile_keeps_what_it_created(platform: Platform) -> N
             json={"path": "/v1/platform/event-subscription/", "status": 500, "times": 10},
         ).raise_for_status()
         with pytest.raises(ServerError):
-            engine.reconcile(Declarations().desired(), platform.tokens())
+            engine.reconcile(Declarations().desired(), platform.session())
         control.delete("/_emulator/faults").raise_for_status()
 
-    interrupted = engine.read_state()
-    result = engine.reconcile(Declarations().desired(), platform.tokens())
+    interrupted = engine.read_state(platform.session())
+    result = engine.reconcile(Declarations().desired(), platform.session())
 
     assert interrupted.desired_fingerprint is None  # not settled: the next run plans again
     assert [step.outcome for step in result.plan.schedules] == [Outcome.UNCHANGED]
@@ -253,11 +253,11 @@ def test_two_concurrent_reconciles_leave_one_schedule(
     def container() -> None:
         transport = CountingTransport(delays={"POST /v1/platform/scheduling/": 0.5})
         with counted_client(platform.api_url, transport) as client:
-            engine = Reconciler(client, namespace=NAMESPACE, lock=new_lock(lock_store_path))
-            tokens = Platform(platform.emulator, client, transport).tokens()
+            engine = Reconciler(namespace=NAMESPACE, lock=new_lock(lock_store_path))
+            session = Platform(platform.emulator, client, transport).session()
             start.wait()
             try:
-                results.append(engine.reconcile(Declarations().desired(), tokens))
+                results.append(engine.reconcile(Declarations().desired(), session))
             except BaseException as exc:  # reported below, in the test thread
                 errors.append(exc)
 
@@ -281,18 +281,18 @@ def test_the_lock_holder_rereads_the_state_before_writing(
     # Both read an empty state; the first finishes before the second takes the lock.
     first, second = reconciler(platform, lock_store_path), reconciler(platform, lock_store_path)
     desired = Declarations().desired()
-    stale_state = second.read_state()
-    first.reconcile(desired, platform.tokens())
+    stale_state = second.read_state(platform.session())
+    first.reconcile(desired, platform.session())
 
     class StaleOnce(Reconciler):
         reads = 0
 
-        def read_state(self, *, deadline=None):  # type: ignore[no-untyped-def]
+        def read_state(self, session):  # type: ignore[no-untyped-def]
             StaleOnce.reads += 1
-            return stale_state if StaleOnce.reads == 1 else super().read_state(deadline=deadline)
+            return stale_state if StaleOnce.reads == 1 else super().read_state(session)
 
-    late = StaleOnce(platform.client, namespace=NAMESPACE, lock=new_lock(lock_store_path))
-    result = late.reconcile(desired, platform.tokens())
+    late = StaleOnce(namespace=NAMESPACE, lock=new_lock(lock_store_path))
+    result = late.reconcile(desired, platform.session())
 
     assert result.status is ReconcileStatus.UP_TO_DATE
     assert len(platform.schedules_named("daily-digest")) == 1
@@ -301,12 +301,12 @@ def test_the_lock_holder_rereads_the_state_before_writing(
 def test_a_change_of_ownership_recreates_the_schedule(platform: Platform) -> None:
     declared = Declarations()
     engine = reconciler(platform)
-    first = engine.reconcile(declared.desired(), platform.tokens())
+    first = engine.reconcile(declared.desired(), platform.session())
     declared.schedules = [
         ScheduleDeclaration(name="daily-digest", cron="0 9 * * 1-5", is_owned_by_user=True)
     ]
 
-    result = engine.reconcile(declared.desired(), platform.tokens())
+    result = engine.reconcile(declared.desired(), platform.session())
 
     (row,) = platform.schedules_named("daily-digest")
     assert row["is_owned_by_user"] == 1
@@ -316,16 +316,16 @@ def test_a_change_of_ownership_recreates_the_schedule(platform: Platform) -> Non
 def test_deleting_a_schedule_that_is_already_gone_is_fine(platform: Platform) -> None:
     declared = Declarations()
     engine = reconciler(platform)
-    first = engine.reconcile(declared.desired(), platform.tokens())
+    first = engine.reconcile(declared.desired(), platform.session())
     platform.client.delete_schedule(
         first.uuids["daily-digest"], exchange_token=platform.tokens().token()
     )
     declared.schedules = []
 
-    result = engine.reconcile(declared.desired(), platform.tokens())
+    result = engine.reconcile(declared.desired(), platform.session())
 
     assert result.status is ReconcileStatus.APPLIED
-    assert engine.read_state().schedules == {}
+    assert engine.read_state(platform.session()).schedules == {}
 
 
 class UnreleasableLock:
@@ -339,9 +339,9 @@ class UnreleasableLock:
 def test_a_lock_that_cannot_be_released_does_not_undo_the_work(
     platform: Platform, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    engine = Reconciler(platform.client, namespace=NAMESPACE, lock=UnreleasableLock())
+    engine = Reconciler(namespace=NAMESPACE, lock=UnreleasableLock())
 
-    result = engine.reconcile(Declarations().desired(), platform.tokens())
+    result = engine.reconcile(Declarations().desired(), platform.session())
 
     assert result.status is ReconcileStatus.APPLIED
     assert "could not release the reconcile lock" in capsys.readouterr().out
@@ -356,7 +356,7 @@ def test_two_processes_sharing_the_sqlite_store_leave_one_schedule(
     command = [
         sys.executable,
         "-m",
-        "tests.reconcile.reconcile_process",
+        "tests.runtime.registration.reconcile_process",
         platform.api_url,
         str(lock_store_path),
         str(start_at),
@@ -385,7 +385,7 @@ def test_two_processes_sharing_the_sqlite_store_leave_one_schedule(
     # And the loser's next look finds the work done: one read, no write.
     platform.transport.clear()
     again = reconciler(platform, lock_store_path).reconcile(
-        Declarations().desired(), platform.tokens()
+        Declarations().desired(), platform.session()
     )
     assert again.status is ReconcileStatus.UP_TO_DATE
     assert platform.transport.writes() == []
@@ -396,9 +396,9 @@ def test_the_updated_schedule_fires_at_the_new_time_on_the_virtual_clock(
 ) -> None:
     declared = Declarations()
     engine = reconciler(platform)
-    engine.reconcile(declared.desired(), platform.tokens())
+    engine.reconcile(declared.desired(), platform.session())
     declared.schedules = [ScheduleDeclaration(name="daily-digest", cron="30 10 * * 1-5")]
-    engine.reconcile(declared.desired(), platform.tokens())
+    engine.reconcile(declared.desired(), platform.session())
 
     with platform.control() as control:
         now = datetime.fromisoformat(control.get("/_emulator/clock").json()["now"])

@@ -1,11 +1,11 @@
 """De-duplication of deliveries with Powertools idempotency: each delivery runs at most once.
 
-A delivery's identity is its body without the exchange token (`delivery.py`). The first
-arrival claims the identity (in progress), runs, and stores its reply; a later arrival gets
-that reply back, or `DeliveryInProgress` while the first is still running. The lock of a run
-that crashed expires after `lock_seconds`: Powertools takes the lock's length from a Lambda
-context, so the ledger hands it one that always reports `lock_seconds` left, the same
-locally and in AWS.
+A delivery's identity is its body without the exchange token (`intake/delivery.py`). The first
+arrival claims the identity (in progress), runs, and stores what a duplicate needs (its reply);
+a later arrival gets that back, or `DeliveryInProgress` while the first is still running.
+The lock of a run that crashed expires after `lock_seconds`: Powertools takes the lock's
+length from a Lambda context, so the ledger hands it one that always reports `lock_seconds`
+left, the same locally and in AWS.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Final, cast
+from typing import Any, Final, TypeVar, cast
 
 from aws_lambda_powertools.utilities.idempotency.base import IdempotencyHandler
 from aws_lambda_powertools.utilities.idempotency.config import IdempotencyConfig
@@ -25,12 +25,12 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
 
 from chalicelib.dailybot.models import JSONValue
-from chalicelib.runtime.sqlite_store import SQLitePersistenceLayer, database_path
+from chalicelib.runtime.idempotency.sqlite_store import SQLitePersistenceLayer, database_path
 from chalicelib.settings import SettingsError
 
 KEY_PREFIX: Final = "dailybot-delivery"
 
-StoredReply = dict[str, JSONValue]
+T = TypeVar("T")
 
 
 class DeliveryInProgress(Exception):
@@ -42,11 +42,10 @@ class LedgerUnavailable(Exception):
 
 
 @dataclass(frozen=True)
-class LedgerOutcome:
-    """The reply of a delivery and whether this call ran it (False: a duplicate)."""
+class Replayed:
+    """What an earlier run of the same delivery stored: this call was a duplicate."""
 
-    reply: StoredReply
-    ran: bool
+    body: dict[str, JSONValue]
 
 
 class _LockWindow:
@@ -73,14 +72,23 @@ class DeliveryLedger:
             lambda_context=cast(Any, _LockWindow(lock_seconds)),
         )
 
-    def run_once(self, identity: str, work: Callable[[], StoredReply]) -> LedgerOutcome:
-        """The reply of `work()` run now, or the stored reply of an earlier run."""
-        ran = False
+    def run_once(
+        self,
+        identity: str,
+        work: Callable[[], T],
+        *,
+        remember: Callable[[T], dict[str, JSONValue]],
+    ) -> T | Replayed:
+        """`work()`'s result, run now, or what `remember` kept of an earlier run's result.
 
-        def run() -> StoredReply:
-            nonlocal ran
-            ran = True
-            return work()
+        Only `remember(result)` (what a duplicate needs) goes into the store; the result
+        itself is handed back directly to the caller that ran it.
+        """
+        result: list[T] = []
+
+        def run() -> dict[str, JSONValue]:
+            result.append(work())
+            return remember(result[0])
 
         handler = IdempotencyHandler(
             function=run,
@@ -92,12 +100,14 @@ class DeliveryLedger:
             function_kwargs={},
         )
         try:
-            reply = handler.handle()
+            stored = handler.handle()
         except IdempotencyAlreadyInProgressError as exc:
             raise DeliveryInProgress(identity[:16]) from exc
         except (IdempotencyPersistenceLayerError, IdempotencyInconsistentStateError) as exc:
             raise LedgerUnavailable(type(exc).__name__) from exc
-        return LedgerOutcome(reply=cast(StoredReply, reply or {}), ran=ran)
+        if result:
+            return result[0]
+        return Replayed(cast(dict[str, JSONValue], stored or {}))
 
 
 def open_store(store_url: str, *, dynamodb_endpoint: str | None = None) -> BasePersistenceLayer:

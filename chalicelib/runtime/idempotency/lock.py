@@ -17,9 +17,6 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 )
 from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
 
-from chalicelib.runtime.ledger import open_store
-from chalicelib.settings import Settings
-
 KEY_PREFIX: Final = "dailybot-reconcile"
 DEFAULT_LOCK_SECONDS: Final = 60
 
@@ -62,19 +59,6 @@ class IdempotencyStoreLock:
             ),
             key_prefix=KEY_PREFIX,
         )
-
-    @classmethod
-    def from_settings(
-        cls,
-        settings: Settings,
-        *,
-        lock_seconds: int = DEFAULT_LOCK_SECONDS,
-    ) -> IdempotencyStoreLock:
-        """A lock on a fresh layer over the store `IDEMPOTENCY_STORE` names."""
-        store = open_store(
-            settings.idempotency_store, dynamodb_endpoint=settings.idempotency_dynamodb_endpoint
-        )
-        return cls(store, lock_seconds=lock_seconds)
 
     def __repr__(self) -> str:
         return f"IdempotencyStoreLock(lock_seconds={self._lock_seconds})"

@@ -1,15 +1,15 @@
 """`make sync`: reconcile the declared schedules and event hook with Dailybot, and print the plan.
 
-    python -m chalicelib.runtime.sync [--dry-run] [--no-verify]
+    python app.py sync [--dry-run] [--no-verify]
 
-Reads the settings from the environment (`DAILYBOT_API_URL`, `DAILYBOT_API_KEY`,
-`DAILYBOT_OWNER_UUID`, `DAILYBOT_PUBLIC_URL`, `DAILYBOT_REGISTRY_NAMESPACE`,
-`IDEMPOTENCY_STORE`), fetches an exchange token for the owner, loads every command module,
-and prints one line per schedule and one for the event hook: created, updated, deleted or
-unchanged. Unlike the cold-start reconcile it GETs every registered schedule (unless
-`--no-verify`), so it also repairs schedules deleted or edited on Dailybot. `--dry-run`
-prints the plan and changes nothing. Exit status: 0 done, 2 error (missing settings, platform
-failure, another reconcile holding the lock).
+`app.py`, the composition root, hands `main` the deployment's registry. Reads the settings
+from the environment (`DAILYBOT_API_URL`, `DAILYBOT_API_KEY`, `DAILYBOT_OWNER_UUID`,
+`DAILYBOT_PUBLIC_URL`, `DAILYBOT_REGISTRY_NAMESPACE`, `IDEMPOTENCY_STORE`), fetches an
+exchange token for the owner, and prints one line per schedule and one for the event hook:
+created, updated, deleted or unchanged. Unlike the cold-start reconcile it GETs every
+registered schedule (unless `--no-verify`), so it also repairs schedules deleted or edited on
+Dailybot. `--dry-run` prints the plan and changes nothing. Exit status: 0 done, 2 error
+(missing settings, platform failure, another reconcile holding the lock).
 """
 
 from __future__ import annotations
@@ -21,21 +21,20 @@ from typing import Final, TextIO
 
 import httpx
 
-from chalicelib.commands import load_commands
-from chalicelib.dailybot.client import DailybotClient
 from chalicelib.dailybot.errors import AuthenticationFailed, DailybotError, PermissionDenied
 from chalicelib.dailybot.tokens import ExchangeTokenBroker
-from chalicelib.runtime.reconcile import (
+from chalicelib.runtime.composition import build_client, open_lock
+from chalicelib.runtime.context import PlatformSession
+from chalicelib.runtime.idempotency.lock import ReconcileLockUnavailable
+from chalicelib.runtime.registration.plan import HookStep, Outcome, ScheduleStep
+from chalicelib.runtime.registration.reconciler import (
     DeclarationSource,
     Reconciler,
     ReconcileResult,
     ReconcileStatus,
     desired_registration,
 )
-from chalicelib.runtime.reconcile_lock import IdempotencyStoreLock, ReconcileLockUnavailable
-from chalicelib.runtime.registration_plan import HookStep, Outcome, ScheduleStep
-from chalicelib.runtime.registration_state import StoredStateError
-from chalicelib.runtime.registry import registry
+from chalicelib.runtime.registration.state import StoredStateError
 from chalicelib.secrets import resolve_secrets
 from chalicelib.settings import Settings, SettingsError
 
@@ -50,13 +49,13 @@ class SyncError(Exception):
 
 
 def main(
-    argv: Sequence[str] | None = None,
+    argv: Sequence[str] | None,
     *,
+    declarations: DeclarationSource,
     env: Mapping[str, str] | None = None,
     out: TextIO | None = None,
     err: TextIO | None = None,
     transport: httpx.BaseTransport | None = None,
-    declarations: DeclarationSource | None = None,
 ) -> int:
     """Runs the command line; answers the exit status."""
     out = out or sys.stdout
@@ -64,9 +63,6 @@ def main(
     args = _parser().parse_args(argv)
     try:
         settings = _settings(env)
-        if declarations is None:
-            load_commands()
-            declarations = registry
         result = _sync(
             settings,
             declarations,
@@ -126,9 +122,9 @@ def _sync(
     verify: bool,
     transport: httpx.BaseTransport | None,
 ) -> ReconcileResult:
-    desired = desired_registration(declarations, settings)
-    lock = None if dry_run else IdempotencyStoreLock.from_settings(settings)
-    with DailybotClient.from_settings(settings, transport=transport) as client:
+    desired = desired_registration(declarations, settings.public_url)
+    lock = None if dry_run else open_lock(settings)
+    with build_client(settings, transport=transport) as client:
         broker = ExchangeTokenBroker(client, ttl_seconds=settings.token_cache_seconds)
         tokens = broker.session(None, settings.owner_uuid, delivered=None)
         try:
@@ -143,8 +139,9 @@ def _sync(
             raise SyncError(
                 f"could not fetch an exchange token for DAILYBOT_OWNER_UUID: {exc}"
             ) from exc
-        reconciler = Reconciler(client, namespace=settings.registry_namespace, lock=lock)
-        return reconciler.reconcile(desired, tokens, verify=verify, dry_run=dry_run)
+        reconciler = Reconciler(namespace=settings.registry_namespace, lock=lock)
+        session = PlatformSession(client, tokens, None)
+        return reconciler.reconcile(desired, session, verify=verify, dry_run=dry_run)
 
 
 def report_lines(result: ReconcileResult, settings: Settings, *, dry_run: bool) -> list[str]:
@@ -199,7 +196,3 @@ def _hook_line(step: HookStep | None, result: ReconcileResult) -> str:
 def _line(outcome: Outcome, subject: str, details: str) -> str:
     text = f"  {outcome:<{_WIDTH}}  {subject}"
     return f"{text}  ({details})" if details else text
-
-
-if __name__ == "__main__":  # pragma: no cover - the command line
-    sys.exit(main())

@@ -4,34 +4,44 @@
 2. parse and validate (4xx `{"code", "message"}`)
 3. freshness (4xx `stale_delivery` / `delivery_in_future`)
 4. de-duplication (a duplicate gets the first reply; one still running, a polite reply)
-5. verified-delivery hooks (self-registration), then dispatch to the registered handler
+5. the self-registration check, then dispatch to the registered handler
 
 The whole answer must leave within the reply budget (Dailybot waits ten seconds); handlers
-get that budget less a margin, and every platform call they make carries it.
+get that budget less a margin, and every platform call they make carries it. One `Verdict`
+(the response and how to log it) comes out of every path.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from typing import Final, NamedTuple
+from dataclasses import dataclass
+from typing import Final, Protocol
 
 from chalicelib.dailybot.client import DailybotClient
 from chalicelib.dailybot.deadline import Deadline
 from chalicelib.dailybot.errors import DailybotError
-from chalicelib.dailybot.tokens import ExchangeTokenBroker, TokenSession
+from chalicelib.dailybot.models import JSONValue
+from chalicelib.dailybot.tokens import ExchangeTokenBroker
 from chalicelib.observability import DeliveryObservation, logger, redactor
 from chalicelib.redaction import Secret
-from chalicelib.runtime.context import Activity, DeliveryContext
-from chalicelib.runtime.delivery import Delivery, DeliveryKind, DeliveryRefused, parse_delivery
-from chalicelib.runtime.freshness import freshness_problem
-from chalicelib.runtime.hooks import VerifiedDeliveryHook
-from chalicelib.runtime.ledger import (
+from chalicelib.runtime.context import Activity, Context, PlatformSession
+from chalicelib.runtime.idempotency.ledger import (
     DeliveryInProgress,
     DeliveryLedger,
     LedgerUnavailable,
-    StoredReply,
+    Replayed,
 )
+from chalicelib.runtime.intake.delivery import (
+    Delivery,
+    DeliveryKind,
+    DeliveryRefused,
+    parse_delivery,
+)
+from chalicelib.runtime.intake.gates import freshness_problem, signature_accepted
+from chalicelib.runtime.intake.http import IncomingRequest, OutgoingResponse
+from chalicelib.runtime.intake.worker import Overrun, run_within
+from chalicelib.runtime.registration.cold_start import count_reconcile_error
 from chalicelib.runtime.registry import CommandRegistry, Handler
 from chalicelib.runtime.replies import (
     ACKNOWLEDGED,
@@ -42,13 +52,10 @@ from chalicelib.runtime.replies import (
     overrun_reply,
     unknown_command_reply,
 )
-from chalicelib.runtime.signature import signature_accepted
-from chalicelib.runtime.wire import IncomingRequest, OutgoingResponse
-from chalicelib.runtime.worker import Overrun, run_within
 from chalicelib.settings import Settings
 
-# A hook (self-registration) may use at most this much of the reply budget.
-HOOK_BUDGET_SECONDS: Final = 3.0
+# The self-registration check may use at most this much of the reply budget.
+REGISTRATION_BUDGET_SECONDS: Final = 3.0
 
 _FRESHNESS: Final = {
     "stale": ("stale_delivery", "The delivery is older than the accepted window."),
@@ -56,13 +63,37 @@ _FRESHNESS: Final = {
 }
 
 
-class _Verdict(NamedTuple):
+class RegistrationCheck(Protocol):
+    """What the intake runs for each new verified delivery before its handler (the
+    cold-start reconcile is the one the deployment wires)."""
+
+    def check(self, organization_uuid: str | None, session: PlatformSession) -> None: ...
+
+
+@dataclass(frozen=True)
+class Verdict:
     """The answer to a delivery and how to log it (`outcome`: answered, duplicate, refused,
     failed; `reason`: a short code for why)."""
 
     response: OutgoingResponse
     outcome: str
     reason: str | None = None
+
+    @classmethod
+    def refused(cls, status: int, code: str, message: str, *, outcome: str = "refused") -> Verdict:
+        return cls(OutgoingResponse.refusal(status, code, message), outcome, code)
+
+    @classmethod
+    def reply(
+        cls, reply: Reply | None, outcome: str = "answered", reason: str | None = None
+    ) -> Verdict:
+        body = ACKNOWLEDGED if reply is None else reply.to_json()
+        return cls(OutgoingResponse(200, body), outcome, reason)
+
+
+def _reply_body(verdict: Verdict) -> dict[str, JSONValue]:
+    """What the ledger keeps for a duplicate: the reply body alone."""
+    return dict(verdict.response.body)
 
 
 class Intake:
@@ -76,7 +107,7 @@ class Intake:
         broker: ExchangeTokenBroker,
         ledger: DeliveryLedger,
         registry: CommandRegistry,
-        hooks: Sequence[VerifiedDeliveryHook] = (),
+        registration: RegistrationCheck | None = None,
         wall_clock: Callable[[], float] = time.time,
         accepted_signatures: Callable[[], Sequence[Secret]] | None = None,
     ) -> None:
@@ -87,7 +118,7 @@ class Intake:
         self._broker = broker
         self._ledger = ledger
         self._registry = registry
-        self._hooks = tuple(hooks)
+        self._registration = registration
         self._wall_clock = wall_clock
 
     def handle(self, request: IncomingRequest) -> OutgoingResponse:
@@ -98,28 +129,25 @@ class Intake:
             verdict = self._handle(request, deadline, observation)
         except Exception:
             logger.exception("the intake failed")
-            refusal = OutgoingResponse.refusal(
-                500, "internal_error", "The delivery could not be handled."
+            verdict = Verdict.refused(
+                500, "internal_error", "The delivery could not be handled.", outcome="failed"
             )
-            verdict = _Verdict(refusal, "failed", "internal_error")
         observation.finish(verdict.outcome, status=verdict.response.status, reason=verdict.reason)
         return verdict.response
 
     def _handle(
         self, request: IncomingRequest, deadline: Deadline, observation: DeliveryObservation
-    ) -> _Verdict:
+    ) -> Verdict:
         if not signature_accepted(request.headers, self._accepted_signatures()):
-            refusal = OutgoingResponse.refusal(
+            return Verdict.refused(
                 401, "invalid_signature", "The X-DailyBot-Signature header is missing or wrong."
             )
-            return _Verdict(refusal, "refused", "invalid_signature")
         try:
             delivery = parse_delivery(
                 request.body, self._settings.fields, max_bytes=self._settings.max_body_bytes
             )
         except DeliveryRefused as refused:
-            refusal = OutgoingResponse.refusal(refused.status, refused.code, refused.message)
-            return _Verdict(refusal, "refused", refused.code)
+            return Verdict.refused(refused.status, refused.code, refused.message)
         redactor.remember(delivery.exchange_token)
         observation.identify(
             correlation_id=delivery.identity[:16], kind=delivery.kind, subject=delivery.subject
@@ -129,87 +157,71 @@ class Intake:
         )
         if problem is not None:
             code, message = _FRESHNESS[problem]
-            return _Verdict(OutgoingResponse.refusal(400, code, message), "refused", code)
+            return Verdict.refused(400, code, message)
         return self._run_once(delivery, deadline, observation)
 
     def _run_once(
         self, delivery: Delivery, deadline: Deadline, observation: DeliveryObservation
-    ) -> _Verdict:
+    ) -> Verdict:
         try:
             outcome = self._ledger.run_once(
-                delivery.identity, lambda: self._run(delivery, deadline, observation)
+                delivery.identity,
+                lambda: self._run(delivery, deadline, observation),
+                remember=_reply_body,
             )
         except DeliveryInProgress:
-            polite = OutgoingResponse(200, in_progress_reply().to_json())
-            return _Verdict(polite, "duplicate", "in_progress")
+            return Verdict.reply(in_progress_reply(), "duplicate", "in_progress")
         except LedgerUnavailable:
             logger.exception("the idempotency store failed")
-            refusal = OutgoingResponse.refusal(
-                503, "store_unavailable", "The delivery cannot be handled right now."
+            return Verdict.refused(
+                503,
+                "store_unavailable",
+                "The delivery cannot be handled right now.",
+                outcome="failed",
             )
-            return _Verdict(refusal, "failed", "store_unavailable")
-        stored = outcome.reply
-        body = stored.get("body")
-        response = OutgoingResponse(200, body if isinstance(body, dict) else dict(ACKNOWLEDGED))
-        if not outcome.ran:
-            return _Verdict(response, "duplicate")
-        reason = stored.get("reason")
-        return _Verdict(
-            response,
-            str(stored.get("outcome", "answered")),
-            reason if isinstance(reason, str) else None,
-        )
+        if isinstance(outcome, Replayed):
+            return Verdict(OutgoingResponse(200, outcome.body or dict(ACKNOWLEDGED)), "duplicate")
+        return outcome
 
     # -- one run of a delivery (inside the idempotency claim) ---------------------------------
 
     def _run(
         self, delivery: Delivery, deadline: Deadline, observation: DeliveryObservation
-    ) -> StoredReply:
+    ) -> Verdict:
         handler_deadline = deadline.shortened(self._settings.reply_margin_seconds)
         tokens = self._broker.session(
             delivery.organization_uuid, delivery.user_uuid, delivered=delivery.exchange_token
         )
-        self._run_hooks(delivery, tokens, handler_deadline, observation)
+        session = PlatformSession(self._client, tokens, handler_deadline)
+        self._check_registration(delivery, session.within(handler_deadline))
         handler = self._handler_for(delivery)
         if handler is None:
             return self._unhandled(delivery)
-        context = DeliveryContext.build(
-            delivery,
-            client=self._client,
-            tokens=tokens,
-            deadline=handler_deadline,
-            storage_namespace=self._settings.storage_namespace,
-        )
+        context = Context(delivery, session, storage_namespace=self._settings.storage_namespace)
         try:
             reply = run_within(
-                lambda: self._call_handler(handler, context, observation),
+                lambda: self._call_handler(handler, context, delivery, observation),
                 handler_deadline.remaining(),
             )
         except Overrun:
             observation.handler_errors += 1
             logger.warning("the handler overran its time budget")
-            return _stored(overrun_reply(delivery.subject), "failed", "overrun")
+            return Verdict.reply(overrun_reply(delivery.subject), "failed", "overrun")
         except Exception as exc:
-            return self._failed(delivery, tokens, deadline, observation, exc)
-        body = ACKNOWLEDGED if reply is None else reply.to_json()
-        return {"body": dict(body), "outcome": "answered"}
+            return self._failed(delivery, session, deadline, observation, exc)
+        return Verdict.reply(reply)
 
-    def _run_hooks(
-        self,
-        delivery: Delivery,
-        tokens: TokenSession,
-        deadline: Deadline,
-        observation: DeliveryObservation,
-    ) -> None:
-        for hook in self._hooks:
-            capped = Deadline(
-                at=min(deadline.at, deadline.clock() + HOOK_BUDGET_SECONDS), clock=deadline.clock
-            )
-            try:
-                hook(organization_uuid=delivery.organization_uuid, tokens=tokens, deadline=capped)
-            except Exception:
-                observation.hook_errors += 1
-                logger.exception("a verified-delivery hook failed")
+    def _check_registration(self, delivery: Delivery, session: PlatformSession) -> None:
+        if self._registration is None:
+            return
+        assert session.deadline is not None
+        capped = session.within(session.deadline.capped(REGISTRATION_BUDGET_SECONDS))
+        try:
+            self._registration.check(delivery.organization_uuid, capped)
+        except Exception:
+            # The cold-start check never raises; another check must not fail the delivery.
+            count_reconcile_error()
+            logger.exception("the self-registration check failed")
 
     def _handler_for(self, delivery: Delivery) -> Handler | None:
         if delivery.event is not None:
@@ -218,21 +230,25 @@ class Intake:
             return self._registry.scheduled_handler(delivery.scheduled.name)
         return self._registry.command_for(delivery.intent or "")
 
-    def _unhandled(self, delivery: Delivery) -> StoredReply:
+    def _unhandled(self, delivery: Delivery) -> Verdict:
         if delivery.kind is DeliveryKind.COMMAND:
             reply = unknown_command_reply(delivery.subject, self._registry.commands())
-            return _stored(reply, "answered", "unknown_command")
+            return Verdict.reply(reply, "answered", "unknown_command")
         logger.warning("no handler for this delivery; acknowledged")
-        return {"body": dict(ACKNOWLEDGED), "outcome": "answered", "reason": "no_handler"}
+        return Verdict.reply(None, "answered", "no_handler")
 
     def _call_handler(
-        self, handler: Handler, context: DeliveryContext, observation: DeliveryObservation
+        self,
+        handler: Handler,
+        context: Context,
+        delivery: Delivery,
+        observation: DeliveryObservation,
     ) -> Reply | None:
-        if context.kind is DeliveryKind.COMMAND:
+        if delivery.kind is DeliveryKind.COMMAND:
             self._record_usage(context, observation)
         return as_reply(handler(context))
 
-    def _record_usage(self, context: DeliveryContext, observation: DeliveryObservation) -> None:
+    def _record_usage(self, context: Context, observation: DeliveryObservation) -> None:
         try:
             context.activity.record(
                 "usage", "triggered", label=context.intent, user_uuid=context.user.uuid
@@ -244,11 +260,11 @@ class Intake:
     def _failed(
         self,
         delivery: Delivery,
-        tokens: TokenSession,
+        session: PlatformSession,
         deadline: Deadline,
         observation: DeliveryObservation,
         exc: Exception,
-    ) -> StoredReply:
+    ) -> Verdict:
         platform = isinstance(exc, DailybotError)
         if platform:
             observation.platform_errors += 1
@@ -258,7 +274,7 @@ class Intake:
         action = "platform_failed" if platform else "handler_failed"
         # Best effort, within the margin kept for the reply: the platform may be what failed.
         activity = Activity(
-            self._client, tokens, deadline.shortened(self._settings.reply_margin_seconds / 2)
+            session.within(deadline.shortened(self._settings.reply_margin_seconds / 2))
         )
         try:
             activity.record(
@@ -270,8 +286,4 @@ class Intake:
             )
         except DailybotError:
             logger.warning("could not record the failure in the activity log", exc_info=True)
-        return _stored(failure_reply(delivery.subject), "failed", action)
-
-
-def _stored(reply: Reply, outcome: str, reason: str | None) -> StoredReply:
-    return {"body": reply.to_json(), "outcome": outcome, "reason": reason}
+        return Verdict.reply(failure_reply(delivery.subject), "failed", action)

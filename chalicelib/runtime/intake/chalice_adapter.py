@@ -8,7 +8,7 @@ from typing import Final
 
 from chalice.app import Chalice, Request, Response
 
-from chalicelib.runtime.wire import IncomingRequest, OutgoingResponse
+from chalicelib.runtime.intake.http import IncomingRequest, OutgoingResponse
 
 # Any content type: a delivery with an odd one must reach the intake, not a Chalice 415.
 DELIVERY_CONTENT_TYPES: Final = ["application/json", "text/plain", "*/*"]

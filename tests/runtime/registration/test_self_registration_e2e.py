@@ -21,7 +21,7 @@ import pytest
 
 from devstack.stack import CHALICE
 from tests.emulator.conftest import DEFAULT_FIXTURES, EmulatorProcess, start_emulator
-from tests.reconcile.conftest import (
+from tests.runtime.registration.conftest import (
     ACME,
     ACME_KEY,
     ACME_SIGNATURE,

@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from app import registry
 from chalicelib.runtime.declarations import EventDeclaration, ScheduleDeclaration
-from chalicelib.runtime.sync import EXIT_ERROR, EXIT_OK, main
-from tests.reconcile.conftest import (
+from chalicelib.runtime.registration.sync import EXIT_ERROR, EXIT_OK, main
+from tests.runtime.registration.conftest import (
     ACME_KEY,
     JANE,
     NAMESPACE,
@@ -49,7 +50,9 @@ def sync_env(platform: Platform, tmp_path: Path, **extra: str) -> dict[str, str]
 
 
 def run(*argv: str, **options: object) -> tuple[int, str, str]:
+    """`make sync` in process; the shipped commands' declarations unless told otherwise."""
     out, err = io.StringIO(), io.StringIO()
+    options.setdefault("declarations", registry)
     status = main(list(argv), out=out, err=err, **options)  # type: ignore[arg-type]
     return status, out.getvalue(), err.getvalue()
 
@@ -204,7 +207,7 @@ def test_make_sync_dry_run_as_a_process(platform: Platform, tmp_path: Path) -> N
     env = {**os.environ, **sync_env(platform, tmp_path)}
 
     done = subprocess.run(
-        [sys.executable, "-m", "chalicelib.runtime.sync", "--dry-run"],
+        [sys.executable, "app.py", "sync", "--dry-run"],
         cwd=ROOT,
         env=env,
         capture_output=True,

@@ -1,6 +1,6 @@
 """One "container" of the two-process concurrency test: reconciles once and prints the result.
 
-    python -m tests.reconcile.reconcile_process API_URL LOCK_FILE START_AT
+    python -m tests.runtime.registration.reconcile_process API_URL LOCK_FILE START_AT
 
 Waits until the wall clock reaches START_AT so both processes start together, then reconciles
 the shipped-like declarations with slow schedule creates (the winner stays inside the lock
@@ -15,10 +15,11 @@ import time
 from pathlib import Path
 
 from chalicelib.dailybot.tokens import ExchangeTokenBroker
+from chalicelib.runtime.context import PlatformSession
 from chalicelib.runtime.declarations import EventDeclaration, ScheduleDeclaration
-from chalicelib.runtime.reconcile import Reconciler
-from chalicelib.runtime.registration_plan import DesiredRegistration
-from tests.reconcile.conftest import (
+from chalicelib.runtime.registration.plan import DesiredRegistration
+from chalicelib.runtime.registration.reconciler import Reconciler
+from tests.runtime.registration.conftest import (
     ACME,
     JANE,
     NAMESPACE,
@@ -37,11 +38,11 @@ DESIRED = DesiredRegistration.from_declarations(
 def main(api_url: str, lock_file: str, start_at: float) -> None:
     transport = CountingTransport(delays={"POST /v1/platform/scheduling/": 0.5})
     with counted_client(api_url, transport) as client:
-        engine = Reconciler(client, namespace=NAMESPACE, lock=new_lock(Path(lock_file)))
+        engine = Reconciler(namespace=NAMESPACE, lock=new_lock(Path(lock_file)))
         tokens = ExchangeTokenBroker(client, ttl_seconds=900).session(ACME, JANE, delivered=None)
         tokens.token()  # fetched before the start line, so both race on the reconcile alone
         time.sleep(max(0.0, start_at - time.time()))
-        result = engine.reconcile(DESIRED, tokens)
+        result = engine.reconcile(DESIRED, PlatformSession(client, tokens, None))
     print(json.dumps({"status": str(result.status), "uuids": dict(result.uuids)}))
 
 

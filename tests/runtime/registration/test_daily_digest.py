@@ -6,17 +6,17 @@ import time
 from datetime import UTC, datetime
 
 from chalicelib.commands import load_commands
-from chalicelib.commands.daily_digest import DAILY_DIGEST, daily_digest, digest_message, news
+from chalicelib.commands.daily_digest import NAME, daily_digest, digest_message, news
 from chalicelib.dailybot.deadline import Deadline
 from chalicelib.dailybot.models import ActivityEntry, ActivityRecord
-from chalicelib.runtime.context import DeliveryContext
-from chalicelib.runtime.delivery import Delivery, DeliveryKind, ScheduledRun
+from chalicelib.runtime.context import Context
+from chalicelib.runtime.intake.delivery import Delivery, DeliveryKind, ScheduledRun
 from chalicelib.runtime.registry import registry
 from emulator.schedules import check_cron
-from tests.reconcile.conftest import ACME, JANE, Platform
+from tests.runtime.registration.conftest import ACME, JANE, Platform
 
 
-def scheduled_run(platform: Platform, sent_at: float) -> DeliveryContext:
+def scheduled_run(platform: Platform, sent_at: float) -> Context:
     delivery = Delivery(
         kind=DeliveryKind.SCHEDULED,
         identity="digest-run",
@@ -25,20 +25,18 @@ def scheduled_run(platform: Platform, sent_at: float) -> DeliveryContext:
         user_uuid=JANE,
         scheduled=ScheduledRun(uuid=None, name="daily-digest", payload={}),
     )
-    return DeliveryContext.build(
-        delivery, client=platform.client, tokens=platform.tokens(), deadline=Deadline.after(10)
-    )
+    return Context(delivery, platform.session(deadline=Deadline.after(10)))
 
 
 def test_the_app_declares_the_weekday_morning_schedule() -> None:
     load_commands()
 
-    assert DAILY_DIGEST in registry.declared_schedules()
-    assert (DAILY_DIGEST.cron, DAILY_DIGEST.timezone_type) == (
+    (declared,) = [d for d in registry.declared_schedules() if d.name == NAME]
+    assert (declared.cron, declared.timezone_type) == (
         "0 9 * * 1-5",
         "organization_timezone",
     )
-    assert not DAILY_DIGEST.is_owned_by_user
+    assert not declared.is_owned_by_user
     assert registry.scheduled_handler("daily-digest") is daily_digest
     assert "kudos.posted" in [d.event for d in registry.declared_events()]
 

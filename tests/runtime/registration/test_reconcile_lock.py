@@ -9,9 +9,10 @@ import pytest
 from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
 from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
 
-from chalicelib.runtime.reconcile_lock import IdempotencyStoreLock, ReconcileLockUnavailable
+from chalicelib.runtime.composition import open_lock
+from chalicelib.runtime.idempotency.lock import IdempotencyStoreLock, ReconcileLockUnavailable
 from chalicelib.settings import Settings
-from tests.reconcile.conftest import new_lock
+from tests.runtime.registration.conftest import new_lock
 
 
 def test_one_holder_at_a_time_across_layers(lock_store_path: Path) -> None:
@@ -33,12 +34,12 @@ def test_a_lock_nobody_released_expires(lock_store_path: Path) -> None:
     assert new_lock(lock_store_path).acquire("reconcile:ns:registration")
 
 
-def test_from_settings_uses_the_configured_store(tmp_path: Path) -> None:
+def test_open_lock_uses_the_configured_store(tmp_path: Path) -> None:
     store = f"sqlite:///{tmp_path / 'store.sqlite3'}"
-    lock = IdempotencyStoreLock.from_settings(Settings(idempotency_store=store))
+    lock = open_lock(Settings(idempotency_store=store))
 
     assert lock.acquire("x")
-    assert not IdempotencyStoreLock.from_settings(Settings(idempotency_store=store)).acquire("x")
+    assert not open_lock(Settings(idempotency_store=store)).acquire("x")
     assert "lock_seconds=60" in repr(lock)
 
 

@@ -9,18 +9,18 @@ import pytest
 
 from chalicelib.dailybot.deadline import Deadline
 from chalicelib.observability import metrics
+from chalicelib.runtime.composition import open_lock
 from chalicelib.runtime.declarations import EventDeclaration, ScheduleDeclaration
-from chalicelib.runtime.reconcile import (
+from chalicelib.runtime.registration.cold_start import (
     ERROR_METRIC,
     ColdStartReconciler,
-    DeclarationSource,
-    build_hook,
     count_reconcile_error,
 )
+from chalicelib.runtime.registration.reconciler import DeclarationSource
 from chalicelib.runtime.registry import CommandRegistry
 from chalicelib.settings import Settings
 from tests.clocks import FakeClock
-from tests.reconcile.conftest import ACME, NAMESPACE, Platform, new_lock
+from tests.runtime.registration.conftest import ACME, NAMESPACE, Platform, new_lock
 
 PERIOD = 600.0
 
@@ -28,7 +28,7 @@ PERIOD = 600.0
 def declaring_registry() -> CommandRegistry:
     commands = CommandRegistry()
 
-    @commands.scheduled("daily-digest", schedule=ScheduleDeclaration("daily-digest", "0 9 * * 1-5"))
+    @commands.scheduled("daily-digest", cron="0 9 * * 1-5")
     def digest(ctx: object) -> str:
         return "digest"
 
@@ -56,7 +56,6 @@ class Hook:
         )
         self.reconciler = ColdStartReconciler(
             settings,
-            platform.client,
             declarations or declaring_registry(),
             new_lock(lock_path),
             self.clock,
@@ -68,9 +67,7 @@ class Hook:
 
     def deliver(self) -> None:
         """What the intake does for one verified delivery."""
-        self.reconciler(
-            organization_uuid=ACME, tokens=self.platform.tokens(), deadline=Deadline.after(3.0)
-        )
+        self.reconciler.check(ACME, self.platform.session(deadline=Deadline.after(3.0)))
 
 
 @pytest.fixture
@@ -169,7 +166,7 @@ def test_losing_the_lock_to_another_container_is_not_counted_as_done(
     assert len(hook.platform.schedules_named("daily-digest")) == 1
 
 
-def test_build_hook_takes_its_lock_from_the_idempotency_store_setting(
+def test_the_cold_start_check_takes_its_lock_from_the_idempotency_store_setting(
     platform: Platform, tmp_path: Path
 ) -> None:
     settings = Settings(
@@ -178,8 +175,8 @@ def test_build_hook_takes_its_lock_from_the_idempotency_store_setting(
         idempotency_store=f"sqlite:///{tmp_path / 'store.sqlite3'}",
     )
 
-    built = build_hook(settings=settings, client=platform.client, registry=declaring_registry())
-    built(organization_uuid=ACME, tokens=platform.tokens(), deadline=Deadline.after(3.0))
+    built = ColdStartReconciler(settings, declaring_registry(), open_lock(settings))
+    built.check(ACME, platform.session(deadline=Deadline.after(3.0)))
 
     assert isinstance(built, ColdStartReconciler)
     assert NAMESPACE in repr(built)

@@ -19,10 +19,12 @@ import httpx
 import pytest
 
 from chalicelib.dailybot.client import DailybotClient
+from chalicelib.dailybot.deadline import Deadline
 from chalicelib.dailybot.tokens import ExchangeTokenBroker, TokenSession
 from chalicelib.redaction import Secret
-from chalicelib.runtime.reconcile_lock import IdempotencyStoreLock
-from chalicelib.runtime.sqlite_store import SQLitePersistenceLayer
+from chalicelib.runtime.context import PlatformSession
+from chalicelib.runtime.idempotency.lock import IdempotencyStoreLock
+from chalicelib.runtime.idempotency.sqlite_store import SQLitePersistenceLayer
 from tests.emulator.conftest import EmulatorProcess, start_emulator
 
 ACME = "11111111-1111-4111-8111-111111111111"
@@ -97,6 +99,10 @@ class Platform:
     def tokens(self, user_uuid: str = JANE) -> TokenSession:
         broker = ExchangeTokenBroker(self.client, ttl_seconds=900)
         return broker.session(ACME, user_uuid, delivered=None)
+
+    def session(self, user_uuid: str = JANE, deadline: Deadline | None = None) -> PlatformSession:
+        """The platform as a delivery of `user_uuid` without a token of its own uses it."""
+        return PlatformSession(self.client, self.tokens(user_uuid), deadline)
 
     def control(self) -> httpx.Client:
         return self.emulator.client()

@@ -10,14 +10,11 @@ from typing import Any
 import pytest
 from chalice.test import Client
 
-from app import app
-from chalicelib.dailybot.deadline import Deadline
-from chalicelib.dailybot.tokens import TokenSession
-from chalicelib.runtime.composition import container
-from chalicelib.runtime.context import DeliveryContext
+from app import app, container
+from chalicelib.runtime.context import Context, PlatformSession
+from chalicelib.runtime.intake.http import IncomingRequest
 from chalicelib.runtime.registry import CommandRegistry
 from chalicelib.runtime.replies import Button, Reply
-from chalicelib.runtime.wire import IncomingRequest
 from chalicelib.settings import Settings
 from tests.runtime.conftest import Poster, RuntimeFactory
 from tests.runtime.deliveries import (
@@ -188,7 +185,7 @@ def test_a_duplicate_in_progress_gets_a_polite_reply_and_does_not_run(
     commands = CommandRegistry()
 
     @commands.command("slow")
-    def slow(ctx: DeliveryContext) -> str:
+    def slow(ctx: Context) -> str:
         runs.append(ctx.text)
         started.set()
         release.wait(5)
@@ -258,24 +255,24 @@ def _failing_registry() -> CommandRegistry:
     commands = CommandRegistry()
 
     @commands.command("boom")
-    def boom(ctx: DeliveryContext) -> str:
+    def boom(ctx: Context) -> str:
         raise RuntimeError(f"internal detail {DELIVERED_TOKEN}")
 
     @commands.command("flaky")
-    def flaky(ctx: DeliveryContext) -> str:
+    def flaky(ctx: Context) -> str:
         ctx.storage.get("anything")
         return "unreachable"
 
     @commands.command("fancy")
-    def fancy(ctx: DeliveryContext) -> Reply:
+    def fancy(ctx: Context) -> Reply:
         return Reply("pick", buttons=[Button("Yes", "fancy yes")], image_url="https://x/y.png")
 
     @commands.command("wrong")
-    def wrong(ctx: DeliveryContext) -> Any:
+    def wrong(ctx: Context) -> Any:
         return 42
 
     @commands.command("sleepy")
-    def sleepy(ctx: DeliveryContext) -> str:
+    def sleepy(ctx: Context) -> str:
         time.sleep(1.5)
         return "late"
 
@@ -409,40 +406,50 @@ def test_a_storage_namespace_is_used_when_configured(
     assert storage_call.token is None
 
 
-# -- hooks ----------------------------------------------------------------------------------
+# -- the self-registration check -----------------------------------------------------------
 
 
-class RecordingHook:
+class RecordingCheck:
     def __init__(self, fail: bool = False) -> None:
         self.calls: list[tuple[str | None, float]] = []
         self.fail = fail
 
-    def __call__(
-        self, *, organization_uuid: str | None, tokens: TokenSession, deadline: Deadline
-    ) -> None:
-        self.calls.append((organization_uuid, deadline.remaining()))
-        assert tokens.token() is not None
+    def check(self, organization_uuid: str | None, session: PlatformSession) -> None:
+        assert session.deadline is not None
+        self.calls.append((organization_uuid, session.deadline.remaining()))
         if self.fail:
-            raise RuntimeError("hook broke")
+            raise RuntimeError("check broke")
 
 
-def test_hooks_run_once_per_verified_new_delivery_with_a_capped_deadline(
-    make_runtime: RuntimeFactory, capsys: Any
+def test_the_registration_check_runs_once_per_verified_new_delivery_with_a_capped_deadline(
+    make_runtime: RuntimeFactory,
 ) -> None:
-    hook, broken = RecordingHook(), RecordingHook(fail=True)
-    runtime = make_runtime(hooks=[broken, hook])
+    check = RecordingCheck()
+    runtime = make_runtime(registration=check)
     body = encode(invocation("recall", "color"))
 
     ok = runtime.intake.handle(IncomingRequest.of(body, headers()))
-    runtime.intake.handle(IncomingRequest.of(body, headers()))  # duplicate: no hooks
+    runtime.intake.handle(IncomingRequest.of(body, headers()))  # duplicate: no check
     runtime.intake.handle(IncomingRequest.of(body, headers(signature="bad")))
 
     assert ok.status == 200
-    assert len(hook.calls) == 1
-    organization, remaining = hook.calls[0]
+    assert len(check.calls) == 1
+    organization, remaining = check.calls[0]
     assert organization == "11111111-1111-4111-8111-111111111111"
     assert 0 < remaining <= 3.0
-    assert '"HookErrors":[1.0]' in capsys.readouterr().out
+
+
+def test_a_failing_registration_check_is_counted_and_the_delivery_goes_on(
+    make_runtime: RuntimeFactory, capsys: Any
+) -> None:
+    check = RecordingCheck(fail=True)
+    runtime = make_runtime(registration=check)
+
+    ok = runtime.intake.handle(IncomingRequest.of(encode(invocation("recall", "c")), headers()))
+
+    assert ok.status == 200
+    assert len(check.calls) == 1
+    assert '"ReconcileErrors":[1.0]' in capsys.readouterr().out
 
 
 # -- app wiring -----------------------------------------------------------------------------
@@ -531,11 +538,11 @@ def _reply_registry() -> CommandRegistry:
     commands = CommandRegistry()
 
     @commands.command("many")
-    def many(ctx: DeliveryContext) -> Reply:
+    def many(ctx: Context) -> Reply:
         return Reply("pick", buttons=[Button(f"b{n}", f"many {n}") for n in range(26)])
 
     @commands.command("most")
-    def most(ctx: DeliveryContext) -> Reply:
+    def most(ctx: Context) -> Reply:
         return Reply("pick", buttons=[Button(f"b{n}", f"most {n}") for n in range(25)])
 
     return commands
@@ -564,7 +571,7 @@ def test_every_platform_call_gets_the_budget_that_is_left(
     commands = CommandRegistry()
 
     @commands.command("late")
-    def late(ctx: DeliveryContext) -> str:
+    def late(ctx: Context) -> str:
         ctx.storage.get("early")
         time.sleep(0.6)
         ctx.storage.get("late")
@@ -587,11 +594,35 @@ def test_every_platform_call_gets_the_budget_that_is_left(
     assert last.read_timeout <= early.read_timeout - 0.5
 
 
-def test_a_command_that_overruns_the_default_budget_is_answered_before_ten_seconds() -> None:
-    settings = Settings.from_env({})
+def test_a_command_that_overruns_the_default_budget_is_answered_before_ten_seconds(
+    make_runtime: RuntimeFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The deployment's defaults: Dailybot's ten seconds, less the margin kept for the reply.
+    monkeypatch.delenv("DAILYBOT_REPLY_BUDGET")
+    monkeypatch.delenv("DAILYBOT_REPLY_MARGIN")
+    defaults = Settings.from_env({})
+    released = threading.Event()
+    commands = CommandRegistry()
 
-    assert settings.reply_budget_seconds == 10.0
-    assert 0 < settings.reply_margin_seconds < settings.reply_budget_seconds
+    @commands.command("endless")
+    def endless(ctx: Context) -> str:
+        released.wait(30)
+        return "too late"
+
+    runtime = make_runtime(commands=commands)
+    started = time.monotonic()
+    try:
+        response = runtime.intake.handle(
+            IncomingRequest.of(encode(invocation("endless")), headers())
+        )
+        left_after = time.monotonic() - started
+    finally:
+        released.set()
+
+    assert "taking too long" in response.body["message"]
+    # Answered when the handler's share of the budget ran out, not a moment before.
+    handler_budget = defaults.reply_budget_seconds - defaults.reply_margin_seconds
+    assert handler_budget - 0.05 <= left_after < defaults.reply_budget_seconds
 
 
 def test_the_route_reads_its_own_request_even_if_another_thread_replaced_the_apps(
@@ -600,7 +631,7 @@ def test_the_route_reads_its_own_request_even_if_another_thread_replaced_the_app
     from chalice.app import Request
 
     from app import dailybot_delivery
-    from chalicelib.runtime.chalice_adapter import current_request, keep_request
+    from chalicelib.runtime.intake.chalice_adapter import current_request, keep_request
 
     def request(body: bytes, signature: str) -> Request:
         event = {
@@ -664,8 +695,10 @@ def test_a_token_fetched_for_a_delivery_never_reaches_the_logs(
     commands = CommandRegistry()
 
     @commands.command("leaky")
-    def leaky(ctx: DeliveryContext) -> str:
-        raise RuntimeError(f"careless {ctx.tokens.token().reveal()}")
+    def leaky(ctx: Context) -> str:
+        # A handler that digs the token out of its session and puts it in an error.
+        token = ctx.storage._session.as_user(lambda **call: call["exchange_token"].reveal())
+        raise RuntimeError(f"careless {token}")
 
     runtime = make_runtime(commands=commands)
     body = invocation("leaky")

@@ -6,13 +6,13 @@ import pytest
 
 from chalicelib.dailybot.models import ScheduledExecution
 from chalicelib.runtime.declarations import EventDeclaration, ScheduleDeclaration
-from chalicelib.runtime.registration_plan import (
+from chalicelib.runtime.registration.plan import (
     DesiredRegistration,
     HookSubscription,
     Outcome,
     plan_registration,
 )
-from chalicelib.runtime.registration_state import (
+from chalicelib.runtime.registration.state import (
     RegisteredHook,
     RegisteredSchedule,
     RegistrationState,

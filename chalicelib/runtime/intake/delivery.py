@@ -6,17 +6,18 @@ Everything wrong with a body becomes a `DeliveryRefused` naming what is wrong, n
 
 from __future__ import annotations
 
-import hashlib
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+from chalicelib.canonical import canonical_hash
+from chalicelib.dailybot.events import normalise_event_name
 from chalicelib.dailybot.models import JSONValue
 from chalicelib.redaction import Secret
-from chalicelib.runtime.declarations import normalise_event_name
-from chalicelib.runtime.freshness import parse_instant
 from chalicelib.settings import DeliveryFields
 
 
@@ -51,7 +52,7 @@ class EventCallback:
 
     name: str
     body: Mapping[str, JSONValue]
-    hook_uuid: str | None
+    hook: str | None
 
 
 @dataclass(frozen=True)
@@ -121,11 +122,10 @@ def parse_delivery(body: bytes, fields: DeliveryFields, *, max_bytes: int) -> De
 
 
 def delivery_identity(data: Mapping[str, JSONValue], fields: DeliveryFields) -> str:
-    """sha256 of the canonical body without its exchange token (which differs per attempt)."""
-    stable = {key: value for key, value in data.items() if key != fields.exchange_token}
-    canonical = json.dumps(stable, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    # JSON may carry lone surrogates (`"\ud800"`), which strict UTF-8 cannot encode.
-    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
+    """The canonical hash of the body without its exchange token (which differs per attempt)."""
+    return canonical_hash(
+        {key: value for key, value in data.items() if key != fields.exchange_token}
+    )
 
 
 def _event(reader: _Reader, fields: DeliveryFields, common: dict[str, Any]) -> Delivery:
@@ -136,7 +136,7 @@ def _event(reader: _Reader, fields: DeliveryFields, common: dict[str, Any]) -> D
         event=EventCallback(
             name=normalise_event_name(reader.text(fields.event)),
             body=reader.optional_object(fields.event_body) or {},
-            hook_uuid=None if hook_uuid is None else str(hook_uuid),
+            hook=None if hook_uuid is None else str(hook_uuid),
         ),
         **common,
     )
@@ -215,3 +215,30 @@ class _Reader:
         if instant is None:
             raise self._invalid(name, "an ISO 8601 string or a Unix timestamp")
         return instant
+
+
+def parse_instant(value: JSONValue) -> float | None:
+    """Unix seconds of an ISO 8601 string (naive means UTC) or a Unix number; None if neither."""
+    if isinstance(value, bool):
+        return None
+    try:
+        if isinstance(value, int | float):
+            number = float(value)
+        elif isinstance(value, str):
+            number = float(value) if _looks_numeric(value) else _iso_seconds(value)
+        else:
+            return None
+    except (ValueError, OverflowError):  # not a date, or an integer too large for a float
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _looks_numeric(text: str) -> bool:
+    return text.strip().replace(".", "", 1).isdigit()
+
+
+def _iso_seconds(text: str) -> float:
+    moment = datetime.fromisoformat(text.strip())
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.timestamp()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from chalicelib.runtime.sqlite_store import SQLitePersistenceLayer
+from chalicelib.runtime.idempotency.sqlite_store import SQLitePersistenceLayer
 
 STARTS = 30
 CONTAINERS = 4

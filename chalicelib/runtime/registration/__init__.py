@@ -1,0 +1,2 @@
+"""Self-registration: the plan, the stored state, the reconciler, the cold-start check and the
+`make sync` command line."""

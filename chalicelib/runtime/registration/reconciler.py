@@ -1,0 +1,316 @@
+"""Self-registration: makes Dailybot hold the schedules and the event hook the code declares.
+
+`Reconciler.reconcile()` reads what this runtime registered (one storage key in its own
+namespace, `state`), plans the difference with what the registry declares (`plan`), and
+applies it through the same facades a handler uses (`Schedules`, `Events`, namespaced
+`Storage`) under a lock shared by every container (`idempotency.lock`).
+
+Two ways in, with different costs:
+
+- the cold-start check (`cold_start.ColdStartReconciler`): on the first verified delivery of
+  a container (then at most once per `reconcile_period_seconds`) it compares fingerprints
+  only. When nothing changed that is exactly one storage read and no write, and no lock. It
+  cannot notice a schedule deleted on Dailybot behind the runtime's back: that would take a
+  GET per schedule on every cold start.
+- `make sync` (`sync`), or `reconcile(..., verify=True)`: also GETs every registered
+  schedule, recreates the ones that answer 404 and puts back fields changed on Dailybot. That
+  costs one GET per declared schedule.
+
+The platform has no list endpoint, so the stored state is the only record of what exists. A
+created schedule is written to it before the next platform write, so an interrupted reconcile
+loses at most the one schedule whose create timed out without an answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Final, Protocol
+
+from chalicelib.dailybot.errors import NotFound
+from chalicelib.dailybot.models import ScheduledExecution
+from chalicelib.observability import logger
+from chalicelib.runtime.context import Events, PlatformSession, Schedules, Storage
+from chalicelib.runtime.declarations import EventDeclaration, ScheduleDeclaration
+from chalicelib.runtime.idempotency.lock import ReconcileLock
+from chalicelib.runtime.registration.plan import (
+    DesiredRegistration,
+    HookStep,
+    Observed,
+    Outcome,
+    RegistrationPlan,
+    ScheduleStep,
+    plan_registration,
+)
+from chalicelib.runtime.registration.state import (
+    RegisteredHook,
+    RegisteredSchedule,
+    RegistrationState,
+)
+
+STATE_KEY: Final = "registration"
+
+
+class DeclarationSource(Protocol):
+    """Where the declarations come from (`CommandRegistry` is one)."""
+
+    def declared_schedules(self) -> list[ScheduleDeclaration]: ...
+
+    def declared_events(self) -> list[EventDeclaration]: ...
+
+
+def desired_registration(
+    source: DeclarationSource, callback_url: str | None
+) -> DesiredRegistration:
+    """What `source` declares, calling back to the deployment's public URL when it is known."""
+    return DesiredRegistration.from_declarations(
+        source.declared_schedules(), source.declared_events(), callback_url
+    )
+
+
+class ReconcileStatus(StrEnum):
+    APPLIED = "applied"
+    UP_TO_DATE = "up to date"
+    DRY_RUN = "dry run"
+    BUSY = "skipped: another reconcile holds the lock"
+
+
+@dataclass(frozen=True)
+class ReconcileResult:
+    """The plan and what became of it; `uuids` are the schedules' uuids afterwards, by name."""
+
+    status: ReconcileStatus
+    plan: RegistrationPlan
+    uuids: Mapping[str, str] = field(default_factory=dict)
+    hook_uuid: str | None = None
+
+    @property
+    def done(self) -> bool:
+        """The platform matches the declarations (nothing left for a later reconcile)."""
+        return self.status in (ReconcileStatus.APPLIED, ReconcileStatus.UP_TO_DATE)
+
+
+class _Platform:
+    """The facades one reconcile uses, over one session."""
+
+    def __init__(self, session: PlatformSession, namespace: str, state_key: str) -> None:
+        self.state = Storage(session, namespace=namespace)
+        self.schedules = Schedules(session)
+        self.events = Events(session)
+        self._state_key = state_key
+
+    def read_state(self) -> RegistrationState:
+        return RegistrationState.from_json(self.state.get(self._state_key))
+
+    def write_state(self, state: RegistrationState) -> None:
+        self.state.set(self._state_key, state.to_json())
+
+
+class Reconciler:
+    """Reads, plans and applies self-registration for one registration namespace."""
+
+    def __init__(
+        self,
+        *,
+        namespace: str,
+        lock: ReconcileLock | None = None,
+        state_key: str = STATE_KEY,
+    ) -> None:
+        self._namespace = namespace
+        self._lock = lock
+        self._state_key = state_key
+
+    def __repr__(self) -> str:
+        return f"Reconciler(namespace={self._namespace!r}, state_key={self._state_key!r})"
+
+    @property
+    def lock_name(self) -> str:
+        # Named after the stored state it protects, not the declarations: two deployed
+        # versions (during a rollout) write the same key and must take turns too.
+        return f"reconcile:{self._namespace}:{self._state_key}"
+
+    def read_state(self, session: PlatformSession) -> RegistrationState:
+        """The stored state. Namespaced storage needs only the API key: no token is fetched."""
+        return self._platform(session).read_state()
+
+    def reconcile(
+        self,
+        desired: DesiredRegistration,
+        session: PlatformSession,
+        *,
+        verify: bool = False,
+        dry_run: bool = False,
+    ) -> ReconcileResult:
+        """Makes the platform match `desired` (or only plans it, with `dry_run`)."""
+        platform = self._platform(session)
+        state = self.read_state(session)
+        observed = _observe(state, desired, platform.schedules) if verify else {}
+        plan = plan_registration(desired, state, observed)
+        if _settled(plan, state):
+            return _result(ReconcileStatus.UP_TO_DATE, plan, state)
+        if dry_run:
+            return _result(ReconcileStatus.DRY_RUN, plan, state)
+        if self._lock is None:
+            return _apply(platform, desired, plan, state)
+        if not self._lock.acquire(self.lock_name):
+            return _result(ReconcileStatus.BUSY, plan, state)
+        try:
+            # Another container may have finished the same work between our read and the lock.
+            fresh = self.read_state(session)
+            if fresh != state:
+                state = fresh
+                plan = plan_registration(desired, state, _still_registered(observed, state))
+                if _settled(plan, state):
+                    return _result(ReconcileStatus.UP_TO_DATE, plan, state)
+            return _apply(platform, desired, plan, state)
+        finally:
+            self._release()
+
+    def _platform(self, session: PlatformSession) -> _Platform:
+        return _Platform(session, self._namespace, self._state_key)
+
+    def _release(self) -> None:
+        assert self._lock is not None
+        try:
+            self._lock.release(self.lock_name)
+        except Exception:
+            # The lock expires on its own; the work it guarded is already done or failed.
+            logger.warning("could not release the reconcile lock", exc_info=True)
+
+
+def _observe(
+    state: RegistrationState, desired: DesiredRegistration, schedules: Schedules
+) -> dict[str, ScheduledExecution | None]:
+    observed: dict[str, ScheduledExecution | None] = {}
+    for declaration in desired.schedules:
+        registered = state.schedules.get(declaration.name)
+        if registered is None:
+            continue
+        try:
+            observed[registered.uuid] = schedules.get(registered.uuid)
+        except NotFound:
+            observed[registered.uuid] = None
+    return observed
+
+
+def _apply(
+    platform: _Platform,
+    desired: DesiredRegistration,
+    plan: RegistrationPlan,
+    state: RegistrationState,
+) -> ReconcileResult:
+    run = _PlanRun(platform, desired, state)
+    writes = [step.outcome is not Outcome.UNCHANGED for step in plan.schedules]
+    hook_writes = plan.hook is not None and plan.hook.outcome is not Outcome.UNCHANGED
+    for index, step in enumerate(plan.schedules):
+        if run.schedule(step) and (any(writes[index + 1 :]) or hook_writes):
+            # Recorded before the next write: if that one fails, this uuid is not lost.
+            run.save(desired_fingerprint=None)
+    if plan.hook is not None:
+        run.hook(plan.hook)
+    final = run.save(desired_fingerprint=plan.desired_fingerprint, only_if_changed=True)
+    return _result(ReconcileStatus.APPLIED, plan, final)
+
+
+class _PlanRun:
+    """The state of one apply: what is registered so far, saved as it grows."""
+
+    def __init__(
+        self, platform: _Platform, desired: DesiredRegistration, state: RegistrationState
+    ) -> None:
+        self._platform = platform
+        self._schedules = platform.schedules
+        self._desired = desired
+        self._stored = state
+        self.schedules: dict[str, RegisteredSchedule] = dict(state.schedules)
+        self.registered_hook = state.hook
+
+    def schedule(self, step: ScheduleStep) -> bool:
+        """Applies one schedule step; True when it created a schedule."""
+        created = step.outcome is Outcome.CREATED or step.recreate
+        if step.outcome is Outcome.DELETED:
+            self._delete(_registered_uuid(step))
+            self.schedules.pop(step.name, None)
+            return False
+        if step.outcome is Outcome.UNCHANGED:
+            uuid = _registered_uuid(step)
+        elif step.outcome is Outcome.CREATED:
+            uuid = self._create(step)
+        elif step.recreate:
+            self._delete(_registered_uuid(step))
+            uuid = self._create(step)
+        else:
+            uuid, created = self._update(step)
+        assert step.fingerprint is not None
+        self.schedules[step.name] = RegisteredSchedule(uuid, step.fingerprint, dict(step.fields))
+        return created
+
+    def _update(self, step: ScheduleStep) -> tuple[str, bool]:
+        uuid = _registered_uuid(step)
+        try:
+            self._schedules.update(uuid, **step.changes)
+        except NotFound:
+            logger.info("schedule %s was lost on Dailybot; creating it again", step.name)
+            return self._create(step), True
+        return uuid, False
+
+    def hook(self, step: HookStep) -> None:
+        if step.outcome is Outcome.DELETED:
+            self._platform.events.unsubscribe()
+            self.registered_hook = None
+        elif step.outcome in (Outcome.CREATED, Outcome.UPDATED):
+            wanted = step.subscription
+            assert wanted is not None
+            hook_uuid = self._platform.events.subscribe(
+                wanted.events, subscribed_objects=list(wanted.subscribed_objects) or None
+            )
+            self.registered_hook = RegisteredHook(
+                hook_uuid, wanted.events, wanted.subscribed_objects, wanted.fingerprint()
+            )
+
+    def save(
+        self, *, desired_fingerprint: str | None, only_if_changed: bool = False
+    ) -> RegistrationState:
+        # Until the whole plan is applied the stored fingerprint stays unset, so a cold start
+        # after an interrupted reconcile plans again instead of believing it is up to date.
+        state = RegistrationState(dict(self.schedules), self.registered_hook, desired_fingerprint)
+        if not (only_if_changed and state == self._stored):
+            self._platform.write_state(state)
+            self._stored = state
+        return state
+
+    def _create(self, step: ScheduleStep) -> str:
+        assert step.declaration is not None
+        return self._schedules.create(
+            **step.declaration.to_spec(self._desired.callback_url).as_dict()
+        )
+
+    def _delete(self, uuid: str) -> None:
+        self._schedules.delete(uuid, missing_ok=True)
+
+
+def _registered_uuid(step: ScheduleStep) -> str:
+    if step.uuid is None:
+        raise ValueError(f"the plan has no uuid for schedule {step.name!r}")
+    return step.uuid
+
+
+def _settled(plan: RegistrationPlan, state: RegistrationState) -> bool:
+    return not plan.writes and state.desired_fingerprint == plan.desired_fingerprint
+
+
+def _still_registered(observed: Observed, state: RegistrationState) -> Observed:
+    uuids = {entry.uuid for entry in state.schedules.values()}
+    return {uuid: seen for uuid, seen in observed.items() if uuid in uuids}
+
+
+def _result(
+    status: ReconcileStatus, plan: RegistrationPlan, state: RegistrationState
+) -> ReconcileResult:
+    return ReconcileResult(
+        status,
+        plan,
+        uuids={name: entry.uuid for name, entry in state.schedules.items()},
+        hook_uuid=state.hook.uuid if state.hook else None,
+    )
