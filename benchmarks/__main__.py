@@ -50,9 +50,11 @@ def main(argv: list[str] | None = None) -> int:
             if args.modules and module not in args.modules:
                 continue
             print(f"== {module}", flush=True)
+            module_started = time.monotonic()
             result = subprocess.run(
                 [sys.executable, "-m", f"benchmarks.{module}"], env=env, check=False
             )
+            print(f"   ({time.monotonic() - module_started:.0f} s)", flush=True)
             failed += result.returncode != 0
         rows = read_rows(rows_path)
     print(f"\n{markdown(rows)}\n")

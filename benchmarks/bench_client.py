@@ -165,8 +165,10 @@ def count_connections(base_url: str, calls: int) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--calls", type=int, default=200, help="calls per round")
-    parser.add_argument("--rounds", type=int, default=5 if report.quick() else 15)
+    parser.add_argument(
+        "--calls", type=int, default=100 if report.quick() else 200, help="calls per round"
+    )
+    parser.add_argument("--rounds", type=int, default=3 if report.quick() else 9)
     parser.add_argument("--serve", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve:

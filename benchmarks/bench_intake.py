@@ -29,7 +29,7 @@ from benchmarks.subjects import (
 
 def main() -> None:
     report.silence_stdout()
-    rounds, per_round = (3, 100) if report.quick() else (7, 300)
+    rounds, per_round = (3, 60) if report.quick() else (7, 150)
     state = tempfile.mkdtemp(prefix="bench-intake-")
     answers = PlatformAnswers()
     api_url = "https://platform.bench/v1/"

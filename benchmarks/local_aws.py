@@ -73,7 +73,9 @@ class LocalAWS(InThread):
         for name, value in ((API_KEY_PARAMETER, API_KEY), (SIGNATURES_PARAMETER, SIGNATURE)):
             ssm.put_parameter(Name=name, Value=value, Type="SecureString", Overwrite=True)
         dynamodb = boto3.client("dynamodb", endpoint_url=self.endpoint)
-        for table in (OUR_TABLE, PEER_TABLE):
+        # moto keeps its state per process, not per server: a second server sees the tables.
+        existing = set(dynamodb.list_tables()["TableNames"])
+        for table in {OUR_TABLE, PEER_TABLE} - existing:
             dynamodb.create_table(
                 TableName=table,
                 AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],

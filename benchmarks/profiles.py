@@ -1,12 +1,13 @@
 """Profiles of our app, to find what a delivery costs (not run by `make bench`):
 
-    python -m benchmarks.profiles warm [--deliveries N]    cProfile of warm new deliveries
-    python -m benchmarks.profiles imports [--aws]          `-X importtime` of a first delivery
-    python -m benchmarks.profiles first [--aws]            cProfile of a first delivery
+    python -m benchmarks.profiles warm [--deliveries N]   cProfile of warm new deliveries
+    python -m benchmarks.profiles imports [--aws]         `-X importtime` of a first delivery
+    python -m benchmarks.profiles first [--aws]           cProfile of a first delivery
 
 `warm` answers `vote` deliveries as `bench_intake` does (SQLite store, platform in process).
-`imports` and `first` run `first_delivery` in a fresh interpreter against the platform stub,
-with the SQLite store or (`--aws`) the AWS configuration of `bench_cold_start`.
+`imports` and `first` run `first_delivery` for our app (or `--subject`) in a fresh interpreter
+against the platform stub, with the SQLite store or (`--aws`) the AWS configuration of
+`bench_cold_start`.
 """
 
 from __future__ import annotations
@@ -77,8 +78,8 @@ def _profile_new_threads() -> list[cProfile.Profile]:
     return profilers
 
 
-def _first_delivery(extra_args: list[str], aws: bool) -> str:
-    """Runs one first delivery of our app with `python <extra_args>`; answers its stderr."""
+def _first_delivery(extra_args: list[str], aws: bool, subject: str) -> str:
+    """Runs one first delivery of `subject` with `python <extra_args>`; answers its stderr."""
     state = tempfile.mkdtemp(prefix="profile-first-")
     with PlatformStub() as stub, LocalAWS() as local_aws:
         env: dict[str, str] = {
@@ -89,17 +90,17 @@ def _first_delivery(extra_args: list[str], aws: bool) -> str:
         }
         if aws:
             local_aws.prepare()
-            env |= local_aws.our_environment()
+            env |= local_aws.our_environment() | local_aws.peer_environment()
         for args in ([], extra_args):  # the first run registers; the second is measured
-            completed = run_first_delivery("ours", env, args)
+            completed = run_first_delivery(subject, env, args)
             if completed.returncode != 0:
                 raise RuntimeError(completed.stderr)
     return completed.stderr
 
 
-def imports(aws: bool, top: int) -> None:
+def imports(aws: bool, subject: str, top: int) -> None:
     """Cumulative import time by top-level package, then the slowest single imports."""
-    lines = _first_delivery(["-X", "importtime"], aws).splitlines()
+    lines = _first_delivery(["-X", "importtime"], aws, subject).splitlines()
     by_root: defaultdict[str, float] = defaultdict(float)
     single: list[tuple[float, float, str]] = []
     for line in lines:
@@ -118,10 +119,10 @@ def imports(aws: bool, top: int) -> None:
         print(f"  {cumulative / 1000:7.1f} {own / 1000:7.1f}  {name}")
 
 
-def first(aws: bool, top: int) -> None:
+def first(aws: bool, subject: str, top: int) -> None:
     with tempfile.TemporaryDirectory() as scratch:
         output = os.path.join(scratch, "first.prof")
-        _first_delivery(["-m", "cProfile", "-o", output], aws)
+        _first_delivery(["-m", "cProfile", "-o", output], aws, subject)
         stats = pstats.Stats(output)
         stats.sort_stats("cumulative").print_stats(top)
         stats.sort_stats("tottime").print_stats(top)
@@ -133,13 +134,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--deliveries", type=int, default=2000)
     parser.add_argument("--aws", action="store_true", help="the AWS configuration")
     parser.add_argument("--top", type=int, default=30)
+    parser.add_argument("--subject", choices=("ours", "peer", "bare"), default="ours")
     args = parser.parse_args(argv)
     if args.what == "warm":
         warm(args.deliveries, args.top)
     elif args.what == "imports":
-        imports(args.aws, args.top)
+        imports(args.aws, args.subject, args.top)
     else:
-        first(args.aws, args.top)
+        first(args.aws, args.subject, args.top)
 
 
 if __name__ == "__main__":

@@ -88,7 +88,7 @@ def load_apps(environment: Mapping[str, str]) -> tuple[Chalice, Chalice, Chalice
 
 
 def run_first_delivery(
-    subject: str, env: Mapping[str, str], python_args: Sequence[str] = ()
+    subject: str, env: Mapping[str, str], python_args: Sequence[str] = (), *, cwd: Path = ROOT
 ) -> subprocess.CompletedProcess[str]:
     """`python [python_args] -m benchmarks.first_delivery SUBJECT` with a new delivery.
 
@@ -96,7 +96,7 @@ def run_first_delivery(
     """
     return subprocess.run(
         [sys.executable, *python_args, "-m", "benchmarks.first_delivery", subject],
-        cwd=ROOT,
+        cwd=cwd,
         env={**env, "BENCH_DELIVERY": delivery("remember", "color blue").decode()},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
