@@ -99,11 +99,16 @@ class Storage:
 class Activity:
     """The command's activity log."""
 
-    def __init__(self, session: PlatformSession) -> None:
+    def __init__(
+        self, session: PlatformSession, *, before_read: Callable[[], object] | None = None
+    ) -> None:
         self._session = session
+        self._before_read = before_read
 
     def recent(self, limit: int | None = None) -> list[ActivityRecord]:
         """Records, newest first (at most `limit`)."""
+        if self._before_read is not None:
+            self._before_read()
         records = self._session.as_user(self._session.client.list_activity)
         newest_first = sorted(records, key=lambda record: record.created_at, reverse=True)
         return newest_first if limit is None else newest_first[:limit]
@@ -229,7 +234,10 @@ class Context:
         session: PlatformSession,
         *,
         storage_namespace: str | None = None,
+        before_activity_read: Callable[[], object] | None = None,
     ) -> None:
+        """`before_activity_read` runs before the activity log is read: the runtime records
+        a command's usage while its handler runs, and the handler must see that record."""
         self._delivery = delivery
         self.text: str = delivery.text
         self.words: tuple[str, ...] = tuple(delivery.text.split())
@@ -237,7 +245,7 @@ class Context:
         self.organization = Organization(delivery.organization_uuid)
         self.sent_at: datetime = datetime.fromtimestamp(delivery.sent_at, tz=UTC)
         self.storage = Storage(session, namespace=storage_namespace)
-        self.activity = Activity(session)
+        self.activity = Activity(session, before_read=before_activity_read)
         self.schedules = Schedules(session)
         self.events = Events(session)
         self.messages = Messages(session)

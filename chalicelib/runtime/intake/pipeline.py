@@ -13,6 +13,7 @@ get that budget less a margin, and every platform call they make carries it. One
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -40,7 +41,7 @@ from chalicelib.runtime.intake.delivery import (
 )
 from chalicelib.runtime.intake.gates import freshness_problem, signature_accepted
 from chalicelib.runtime.intake.http import IncomingRequest, OutgoingResponse
-from chalicelib.runtime.intake.worker import Overrun, run_within
+from chalicelib.runtime.intake.worker import Overrun, wait_within, workers
 from chalicelib.runtime.registration.cold_start import count_reconcile_error
 from chalicelib.runtime.registry import CommandRegistry, Handler
 from chalicelib.runtime.replies import (
@@ -197,12 +198,24 @@ class Intake:
         handler = self._handler_for(delivery)
         if handler is None:
             return self._unhandled(delivery)
-        context = Context(delivery, session, storage_namespace=self._settings.storage_namespace)
+        # A command's usage record is made here while its handler runs on a worker, so the
+        # reply waits for the slower of the two, not for both in a row; a handler reading the
+        # activity log waits for the record first, so it sees its own invocation.
+        usage_recorded = threading.Event() if delivery.kind is DeliveryKind.COMMAND else None
+        context = Context(
+            delivery,
+            session,
+            storage_namespace=self._settings.storage_namespace,
+            before_activity_read=usage_recorded.wait if usage_recorded else None,
+        )
+        job = workers.submit(lambda: as_reply(handler(context)))
+        if usage_recorded is not None:
+            try:
+                self._record_usage(context, observation)
+            finally:
+                usage_recorded.set()
         try:
-            reply = run_within(
-                lambda: self._call_handler(handler, context, delivery, observation),
-                handler_deadline.remaining(),
-            )
+            reply = wait_within(job, handler_deadline.remaining())
         except Overrun:
             observation.handler_errors += 1
             logger.warning("the handler overran its time budget")
@@ -237,18 +250,8 @@ class Intake:
         logger.warning("no handler for this delivery; acknowledged")
         return Verdict.reply(None, "answered", "no_handler")
 
-    def _call_handler(
-        self,
-        handler: Handler,
-        context: Context,
-        delivery: Delivery,
-        observation: DeliveryObservation,
-    ) -> Reply | None:
-        if delivery.kind is DeliveryKind.COMMAND:
-            self._record_usage(context, observation)
-        return as_reply(handler(context))
-
     def _record_usage(self, context: Context, observation: DeliveryObservation) -> None:
+        """Records the invocation in the activity log; a failure never fails the command."""
         try:
             context.activity.record(
                 "usage", "triggered", label=context.intent, user_uuid=context.user.uuid
@@ -256,6 +259,8 @@ class Intake:
         except DailybotError:
             observation.platform_errors += 1
             logger.warning("could not record the command's usage", exc_info=True)
+        except Exception:
+            logger.exception("recording the command's usage failed")
 
     def _failed(
         self,
