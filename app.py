@@ -19,7 +19,6 @@ from chalicelib.runtime.intake.chalice_adapter import (
     incoming_request,
     keep_request,
 )
-from chalicelib.runtime.registration import sync
 
 registry = load_commands()
 container = LazyRuntime(registry)
@@ -45,6 +44,10 @@ def health() -> dict[str, str]:
 
 
 if __name__ == "__main__":  # pragma: no cover - `make sync` runs `python app.py sync ...`
+    # Imported here only: a Lambda container never runs the command line (argparse and the
+    # sync module would add to every cold start).
+    from chalicelib.runtime.registration import sync
+
     if sys.argv[1:2] != ["sync"]:
         sys.exit("usage: python app.py sync [--dry-run] [--no-verify]")
     sys.exit(sync.main(sys.argv[2:], declarations=registry))

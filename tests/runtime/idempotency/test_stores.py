@@ -204,3 +204,55 @@ def test_dynamodb_duplicate_gets_the_stored_reply(
 
 def _kept(result: tuple[str, str]) -> dict[str, Any]:
     return {"message": result[1]}
+
+
+def _count_round_trips(store: Any) -> list[str]:
+    """The DynamoDB operations the store's client sends from now on, in order."""
+    sent: list[str] = []
+
+    def count(request: Any, **_: Any) -> None:
+        sent.append(request.headers["X-Amz-Target"].decode().rpartition(".")[2])
+
+    store.client.meta.events.register("before-send.dynamodb", count)
+    return sent
+
+
+def test_dynamodb_round_trips_are_what_powertools_needs(
+    tmp_path: Path, dynamodb_endpoint: str
+) -> None:
+    _create_table(dynamodb_endpoint, "deliveries-round-trips")
+    store = open_store("dynamodb://deliveries-round-trips", dynamodb_endpoint=dynamodb_endpoint)
+    ledger = DeliveryLedger(store, lock_seconds=30, window_seconds=60)
+    sent = _count_round_trips(store)
+
+    ledger.run_once("delivery-new", lambda: ("ran", "once"), remember=_kept)
+    new = list(sent)
+    sent.clear()
+    duplicate = ledger.run_once("delivery-new", lambda: ("ran", "again"), remember=_kept)
+
+    # A new delivery: the conditional put (the claim) and the update with its reply.
+    assert new == ["PutItem", "UpdateItem"]
+    # A duplicate: the conditional put fails and returns the stored item; no read follows.
+    assert sent == ["PutItem"]
+    assert duplicate == Replayed({"message": "once"})
+
+
+def test_sqlite_writes_per_delivery_are_what_powertools_needs(tmp_path: Path) -> None:
+    store = SQLitePersistenceLayer(tmp_path / "store.sqlite3")
+    ledger = DeliveryLedger(store, lock_seconds=30, window_seconds=60)
+    ledger.run_once("warm-up", lambda: ("ran", "first"), remember=_kept)  # opens the file
+    statements: list[str] = []
+    connection = store._connect()
+    connection.set_trace_callback(lambda sql: statements.append(sql.split()[0].upper()))
+
+    ledger.run_once("delivery-new", lambda: ("ran", "once"), remember=_kept)
+    new = list(statements)
+    statements.clear()
+    duplicate = ledger.run_once("delivery-new", lambda: ("ran", "again"), remember=_kept)
+
+    # A new delivery: one write transaction for the claim, one update for the reply.
+    assert new == ["BEGIN", "INSERT", "COMMIT", "UPDATE"]
+    # A duplicate: the failed claim reads the stored record inside its own transaction.
+    assert statements == ["BEGIN", "INSERT", "SELECT", "COMMIT"]
+    assert duplicate == Replayed({"message": "once"})
+    store.close()
