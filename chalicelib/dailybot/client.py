@@ -56,6 +56,8 @@ STORAGE_PATH: Final = "platform/storage/"
 EVENT_SUBSCRIPTION_PATH: Final = "platform/event-subscription/"
 ACTIVITY_PATH: Final = "platform/activity/"
 SEND_MESSAGE_PATH: Final = "send-message/"
+# Parsed URLs kept per client: the fixed paths above, and a few schedules' paths.
+_KEPT_URLS: Final = 32
 
 CallWrapper = Callable[[str, str], AbstractContextManager[None]]
 """Wraps each HTTP attempt, given (method, path); the runtime opens a tracer subsegment."""
@@ -85,6 +87,8 @@ class DailybotClient:
         self._clock = clock
         self._on_call = on_call
         self._wall_clock = wall_clock
+        # Parsed once per path: httpx would parse and join the relative path on every call.
+        self._urls: dict[str, httpx.URL] = {}
         # Built through the module attribute, now: Powertools' tracer patches httpx.Client.
         self._http = httpx.Client(
             base_url=self._base_url,
@@ -389,7 +393,11 @@ class DailybotClient:
         with wrapper:
             try:
                 response = self._http.request(
-                    method, path, json=body, headers=headers, timeout=self._timeout_for(deadline)
+                    method,
+                    self._url_for(path),
+                    json=body,
+                    headers=headers,
+                    timeout=self._timeout_for(deadline),
                 )
             except httpx.HTTPError as exc:
                 raise _transport_error(method, path, exc) from exc
@@ -400,6 +408,16 @@ class DailybotClient:
                     response, secrets=(self._api_key, *secrets), wall_clock=self._wall_clock
                 )
             raise InvalidResponse(f"{method} {path}: unexpected status {response.status_code}")
+
+    def _url_for(self, path: str) -> httpx.URL:
+        """The absolute URL of `path` (as httpx joins it to the base URL), parsed once for the
+        fixed paths; a schedule's own path (one per uuid) is not kept."""
+        url = self._urls.get(path)
+        if url is None:
+            url = httpx.URL(self._base_url + path.lstrip("/"))
+            if len(self._urls) < _KEPT_URLS:
+                self._urls[path] = url
+        return url
 
     def _timeout_for(self, deadline: Deadline | None) -> httpx.Timeout:
         """The configured timeouts, each cut to what is left before the deadline."""
