@@ -110,9 +110,10 @@ def use_in_process_platform(transport: httpx.BaseTransport) -> None:
 
     The only use of the runtime's internals: its settings offer no in-process platform.
     """
-    from chalicelib.runtime.composition import build_runtime, container
+    import app
+    from chalicelib.runtime.composition import build_runtime
 
-    container.reset(build_runtime(transport=transport))
+    app.container.reset(build_runtime(app.registry, transport=transport))
 
 
 def give_peer_platform(transport: httpx.BaseTransport) -> None:
