@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Final
 
+from chalicelib import aws_session
 from chalicelib.redaction import Secret
 from chalicelib.settings import Settings, SettingsError
 
@@ -51,7 +52,7 @@ class SecretSources:
         if self.ssm is None:
             from aws_lambda_powertools.utilities.parameters import SSMProvider  # noqa: PLC0415
 
-            self.ssm = SSMProvider()
+            self.ssm = SSMProvider(boto3_session=aws_session.session())
         return self.ssm
 
     def secrets_manager_provider(self) -> SecretsProvider:
@@ -60,7 +61,7 @@ class SecretSources:
                 SecretsProvider,
             )
 
-            self.secrets_manager = SecretsProvider()
+            self.secrets_manager = SecretsProvider(boto3_session=aws_session.session())
         return self.secrets_manager
 
     def read(self, name: str, *, max_age: int) -> str:

@@ -24,6 +24,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 )
 from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
 
+from chalicelib import aws_session
 from chalicelib.dailybot.models import JSONValue
 from chalicelib.runtime.idempotency.sqlite_store import SQLitePersistenceLayer, database_path
 from chalicelib.settings import SettingsError
@@ -126,12 +127,13 @@ def open_store(store_url: str, *, dynamodb_endpoint: str | None = None) -> BaseP
 
 def _dynamodb_store(table: str, endpoint: str | None) -> BasePersistenceLayer:
     # Only this store pays for boto3's import (a fifth of a second on a cold start).
-    import boto3  # type: ignore[import-untyped]  # noqa: PLC0415
     from aws_lambda_powertools.utilities.idempotency.persistence.dynamodb import (  # noqa: PLC0415
         DynamoDBPersistenceLayer,
     )
 
-    client = boto3.session.Session().client(
+    # The container's one session: the reconcile lock's store and the secret parameters load
+    # the SDK's data files from it, once.
+    client = aws_session.client(
         "dynamodb",
         endpoint_url=endpoint,
         region_name=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION"),
