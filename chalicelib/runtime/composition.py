@@ -63,9 +63,10 @@ def build_client(
 
 
 def open_lock(settings: Settings) -> IdempotencyStoreLock:
-    """The reconcile lock, on a layer of its own over the store `IDEMPOTENCY_STORE` names."""
+    """The reconcile lock, on a layer of its own over the store `IDEMPOTENCY_STORE` names,
+    opened when the lock is first taken."""
     return IdempotencyStoreLock(
-        open_store(
+        lambda: open_store(
             settings.idempotency_store, dynamodb_endpoint=settings.idempotency_dynamodb_endpoint
         )
     )

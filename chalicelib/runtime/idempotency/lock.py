@@ -9,6 +9,8 @@ does not keep the others out for longer than that. Releasing deletes the record.
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from typing import Any, Final, Protocol
 
 from aws_lambda_powertools.utilities.idempotency.config import IdempotencyConfig
@@ -47,18 +49,33 @@ class IdempotencyStoreLock:
     """
 
     def __init__(
-        self, store: BasePersistenceLayer, *, lock_seconds: int = DEFAULT_LOCK_SECONDS
+        self,
+        store: BasePersistenceLayer | Callable[[], BasePersistenceLayer],
+        *,
+        lock_seconds: int = DEFAULT_LOCK_SECONDS,
     ) -> None:
-        self._store = store
+        """`store` is the layer, or what opens it on first use: a container whose
+        registrations are unchanged never takes the lock, so it need not open a client."""
+        self._open = store if callable(store) else (lambda: store)
+        self._opened: BasePersistenceLayer | None = None
+        self._opening = threading.Lock()
         self._lock_seconds = lock_seconds
-        store.configure(
-            IdempotencyConfig(
-                raise_on_no_idempotency_key=True,
-                expires_after_seconds=lock_seconds,
-                hash_function="sha256",
-            ),
-            key_prefix=KEY_PREFIX,
-        )
+
+    @property
+    def _store(self) -> BasePersistenceLayer:
+        with self._opening:
+            if self._opened is None:
+                store = self._open()
+                store.configure(
+                    IdempotencyConfig(
+                        raise_on_no_idempotency_key=True,
+                        expires_after_seconds=self._lock_seconds,
+                        hash_function="sha256",
+                    ),
+                    key_prefix=KEY_PREFIX,
+                )
+                self._opened = store
+            return self._opened
 
     def __repr__(self) -> str:
         return f"IdempotencyStoreLock(lock_seconds={self._lock_seconds})"

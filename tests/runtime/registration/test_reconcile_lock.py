@@ -64,3 +64,24 @@ def test_a_failing_store_is_reported_not_taken_for_a_held_lock() -> None:
         lock.acquire("x")
     with pytest.raises(ReconcileLockUnavailable):
         lock.release("x")
+
+
+def test_the_lock_opens_its_store_only_when_first_taken(tmp_path: Path) -> None:
+    # A cold container whose registrations are unchanged never takes the lock: it must not
+    # pay for opening the lock's store (a second DynamoDB client in AWS).
+    from chalicelib.runtime.idempotency.sqlite_store import SQLitePersistenceLayer
+
+    opened: list[SQLitePersistenceLayer] = []
+
+    def open_store() -> SQLitePersistenceLayer:
+        opened.append(SQLitePersistenceLayer(tmp_path / "lock.sqlite3"))
+        return opened[-1]
+
+    lock = IdempotencyStoreLock(open_store)
+    assert opened == []
+
+    assert lock.acquire("registrations")
+    assert not lock.acquire("registrations")
+    lock.release("registrations")
+    assert lock.acquire("registrations")
+    assert len(opened) == 1
