@@ -70,7 +70,7 @@ def described(mean: float, calls: Counter[str], count: int) -> str:
 
 def main() -> None:
     report.silence_stdout()
-    count = 5 if report.quick() else 20
+    count = 3 if report.quick() else 10
     state = scratch_dir("bench-dynamodb-")
     with PlatformStub() as stub, LocalAWS() as aws:
         aws.prepare()
