@@ -15,7 +15,6 @@ from __future__ import annotations
 import os
 import shutil
 import statistics
-import tempfile
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -31,6 +30,7 @@ from benchmarks.subjects import (
     our_environment,
     peer_environment,
     run_first_delivery,
+    scratch_dir,
 )
 
 SUBJECTS: Final = ("ours", "peer", "bare")
@@ -47,7 +47,7 @@ def deployment_like_copy() -> Path:
     compiles the app's modules from source; the installed libraries keep their bytecode here.
     Run with `PYTHONDONTWRITEBYTECODE=1`, every sample compiles the same.
     """
-    tree = Path(tempfile.mkdtemp(prefix="bench-cold-tree-"))
+    tree = scratch_dir("bench-cold-tree-")
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
     shutil.copy2(ROOT / "app.py", tree)
     shutil.copytree(ROOT / "chalicelib", tree / "chalicelib", ignore=ignore)
@@ -81,7 +81,7 @@ def medians(env: Mapping[str, str], samples: int, tree: Path) -> dict[str, float
 
 def main() -> None:
     samples = 2 if report.quick() else 5
-    state = tempfile.mkdtemp(prefix="bench-cold-")
+    state = scratch_dir("bench-cold-")
     tree = deployment_like_copy()
     with PlatformStub() as stub, LocalAWS() as aws:
         aws.prepare()

@@ -12,7 +12,6 @@ and answers a duplicate from the failed put's returned item, with no extra read.
 from __future__ import annotations
 
 import os
-import tempfile
 from collections import Counter
 from collections.abc import Callable, Mapping
 from typing import Final
@@ -29,6 +28,7 @@ from benchmarks.subjects import (
     our_environment,
     peer_environment,
     run_first_delivery,
+    scratch_dir,
 )
 
 FIRST: Final = "first delivery of the deployment (registers its schedules under the lock)"
@@ -70,8 +70,8 @@ def described(mean: float, calls: Counter[str], count: int) -> str:
 
 def main() -> None:
     report.silence_stdout()
-    count = 5 if report.quick() else 20
-    state = tempfile.mkdtemp(prefix="bench-dynamodb-")
+    count = 3 if report.quick() else 10
+    state = scratch_dir("bench-dynamodb-")
     with PlatformStub() as stub, LocalAWS() as aws:
         aws.prepare()
         env = {

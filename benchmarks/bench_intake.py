@@ -10,8 +10,6 @@ record. A duplicate (the stored reply) is measured too. Log and EMF lines are wr
 
 from __future__ import annotations
 
-import tempfile
-
 from benchmarks import report
 from benchmarks.platform_stub import PlatformAnswers
 from benchmarks.report import Row, us
@@ -23,6 +21,7 @@ from benchmarks.subjects import (
     load_apps,
     our_environment,
     peer_environment,
+    scratch_dir,
     use_in_process_platform,
 )
 
@@ -30,7 +29,7 @@ from benchmarks.subjects import (
 def main() -> None:
     report.silence_stdout()
     rounds, per_round = (3, 60) if report.quick() else (7, 150)
-    state = tempfile.mkdtemp(prefix="bench-intake-")
+    state = scratch_dir("bench-intake-")
     answers = PlatformAnswers()
     api_url = "https://platform.bench/v1/"
     ours, peer, bare = load_apps({

@@ -9,7 +9,6 @@ one round trip, measured by a bare `httpx.Client` call to the stub.
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Callable
 from typing import Final
 
@@ -27,6 +26,7 @@ from benchmarks.subjects import (
     our_environment,
     peer_environment,
     posting,
+    scratch_dir,
 )
 
 DELAY_SECONDS: Final = 0.050
@@ -35,7 +35,7 @@ DELAY_SECONDS: Final = 0.050
 def main() -> None:
     report.silence_stdout()
     rounds, per_round = (3, 2) if report.quick() else (7, 3)
-    state = tempfile.mkdtemp(prefix="bench-latency-")
+    state = scratch_dir("bench-latency-")
     with PlatformStub(delay_seconds=DELAY_SECONDS) as stub:
         ours, peer, bare = load_apps({
             **our_environment(stub.base_url, f"sqlite:///{state}/idempotency.sqlite3"),

@@ -15,7 +15,6 @@ import os
 import resource
 import subprocess
 import sys
-import tempfile
 from typing import Final
 
 from benchmarks import report
@@ -28,6 +27,7 @@ from benchmarks.subjects import (
     give_peer_platform,
     our_environment,
     peer_environment,
+    scratch_dir,
     use_in_process_platform,
 )
 
@@ -44,7 +44,7 @@ def measure(subject: str) -> dict[str, int]:
     report.silence_stdout()
     answers = PlatformAnswers()
     api_url = "https://platform.bench/v1/"
-    state = tempfile.mkdtemp(prefix="bench-memory-")
+    state = scratch_dir("bench-memory-")
     os.environ.update({
         **our_environment(api_url, f"sqlite:///{state}/idempotency.sqlite3"),
         **peer_environment(api_url),

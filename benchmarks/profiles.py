@@ -33,13 +33,14 @@ from benchmarks.subjects import (
     our_environment,
     peer_environment,
     run_first_delivery,
+    scratch_dir,
     use_in_process_platform,
 )
 
 
 def warm(deliveries: int, top: int) -> None:
     report.silence_stdout()
-    state = tempfile.mkdtemp(prefix="profile-warm-")
+    state = scratch_dir("profile-warm-")
     api_url = "https://platform.bench/v1/"
     ours, _, _ = load_apps(our_environment(api_url, f"sqlite:///{state}/idempotency.sqlite3"))
     use_in_process_platform(PlatformAnswers().transport())
@@ -80,7 +81,7 @@ def _profile_new_threads() -> list[cProfile.Profile]:
 
 def _first_delivery(extra_args: list[str], aws: bool, subject: str) -> str:
     """Runs one first delivery of `subject` with `python <extra_args>`; answers its stderr."""
-    state = tempfile.mkdtemp(prefix="profile-first-")
+    state = scratch_dir("profile-first-")
     with PlatformStub() as stub, LocalAWS() as local_aws:
         env: dict[str, str] = {
             **os.environ,

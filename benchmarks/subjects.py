@@ -8,12 +8,15 @@ figures; it is the only place that knows the runtime's modules.
 
 from __future__ import annotations
 
+import atexit
 import itertools
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
@@ -32,6 +35,13 @@ HEADERS: Final = {"Content-Type": "application/json", "X-DailyBot-Signature": SI
 STAGE: Final = "bench"
 
 _sequence = itertools.count()
+
+
+def scratch_dir(prefix: str) -> Path:
+    """A new temporary folder, removed when this process exits."""
+    path = Path(tempfile.mkdtemp(prefix=prefix))
+    atexit.register(shutil.rmtree, path, ignore_errors=True)
+    return path
 
 
 def delivery(
