@@ -12,8 +12,9 @@ from collections.abc import Callable
 
 import httpx
 
+from chalicelib.runtime.composition import Runtime
 from chalicelib.runtime.context import Context
-from chalicelib.runtime.intake.http import IncomingRequest
+from chalicelib.runtime.intake.http import IncomingRequest, OutgoingResponse
 from chalicelib.runtime.registry import CommandRegistry
 from tests.runtime.conftest import RuntimeFactory
 from tests.runtime.deliveries import encode, headers, invocation
@@ -40,6 +41,10 @@ def hold_usage_until(
     return lambda: seen[0] if seen else None
 
 
+def deliver(runtime: Runtime, intent: str) -> OutgoingResponse:
+    return runtime.intake.handle(IncomingRequest.of(encode(invocation(intent)), headers()))
+
+
 def test_a_command_without_platform_calls_runs_while_its_usage_is_recorded(
     make_runtime: RuntimeFactory, platform: FakePlatform
 ) -> None:
@@ -52,9 +57,8 @@ def test_a_command_without_platform_calls_runs_while_its_usage_is_recorded(
         return "hi"
 
     released_in_time = hold_usage_until(platform, ran)
-    runtime = make_runtime(commands=commands)
 
-    response = runtime.intake.handle(IncomingRequest.of(encode(invocation("hello")), headers()))
+    response = deliver(make_runtime(commands=commands), "hello")
 
     assert response.body == {"message": "hi"}
     assert released_in_time() is True
@@ -74,9 +78,8 @@ def test_a_command_s_storage_call_overlaps_its_usage_record(
         return "kept"
 
     released_in_time = hold_usage_until(platform, stored)
-    runtime = make_runtime(commands=commands)
 
-    response = runtime.intake.handle(IncomingRequest.of(encode(invocation("keep")), headers()))
+    response = deliver(make_runtime(commands=commands), "keep")
 
     assert response.body == {"message": "kept"}
     assert released_in_time() is True
@@ -96,7 +99,7 @@ def test_a_handler_reading_the_activity_log_sees_its_own_usage_record(
 
     runtime = make_runtime(commands=commands)
 
-    response = runtime.intake.handle(IncomingRequest.of(encode(invocation("seen")), headers()))
+    response = deliver(runtime, "seen")
 
     assert response.body == {"message": "seen"}
 
@@ -114,7 +117,7 @@ def test_a_usage_record_that_fails_slowly_still_never_fails_the_command(
 
     runtime = make_runtime(commands=commands)
 
-    response = runtime.intake.handle(IncomingRequest.of(encode(invocation("hello")), headers()))
+    response = deliver(runtime, "hello")
 
     assert response.body == {"message": "hi"}
     assert platform.activity == []
