@@ -168,6 +168,8 @@ class Intake:
                 delivery.identity,
                 lambda: self._run(delivery, deadline, observation),
                 remember=_reply_body,
+                # The store gets what the handler's budget leaves, never the reply's margin.
+                wait_until=deadline.shortened(self._settings.reply_margin_seconds / 2).at,
             )
         except DeliveryInProgress:
             return Verdict.reply(in_progress_reply(), "duplicate", "in_progress")
