@@ -47,6 +47,7 @@ def dynamodb_config() -> Any:
         retries={"total_max_attempts": DYNAMODB_ATTEMPTS, "mode": "standard"},
     )
 
+
 T = TypeVar("T")
 
 
