@@ -25,6 +25,7 @@ from chalicelib.dailybot.errors import (
     ConnectError,
     DailybotError,
     DeadlineExceeded,
+    InvalidRequest,
     InvalidResponse,
     NotFound,
     RateLimited,
@@ -393,6 +394,11 @@ class DailybotClient:
                 )
             except httpx.HTTPError as exc:
                 raise _transport_error(method, path, exc) from exc
+            except (UnicodeEncodeError, TypeError) as exc:
+                # Raised while encoding the body: the value is not said, it may be anything.
+                raise InvalidRequest(
+                    f"{method} {path}: a value cannot be sent as JSON ({type(exc).__name__})"
+                ) from None
             if response.is_success:
                 return response
             if response.status_code >= 400:

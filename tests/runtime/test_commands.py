@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
+
+from chalicelib.runtime import Context
+from chalicelib.runtime.intake.http import IncomingRequest
+from chalicelib.runtime.registry import CommandRegistry
 from tests.runtime.conftest import Poster
-from tests.runtime.deliveries import invocation, sample
+from tests.runtime.deliveries import encode, headers, invocation, sample
 from tests.runtime.fake_platform import DELIVERED_TOKEN, FakePlatform
 
 
@@ -173,3 +180,58 @@ def test_vote_asks_with_buttons_and_a_click_records_the_vote(
         "vote:ballot:aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa": "yes"
     }
     assert "Usage" in deliver(invocation("vote", "maybe")).json_body["message"]
+
+
+@pytest.mark.parametrize(
+    ("query", "said"),
+    [
+        ("k" * 256 + " v", "Keys are at most 255 characters."),
+        ("k " + "v" * (64 * 1024), "Values are at most 64 KB."),
+        ("k\ud800 v", "That text holds a character that cannot be stored."),
+    ],
+)
+def test_remember_says_what_it_cannot_store_and_records_no_error(
+    deliver: Poster, platform: FakePlatform, capsys: Any, query: str, said: str
+) -> None:
+    response = deliver(invocation("remember", query))
+
+    assert response.json_body == {"message": said}
+    assert [r for r in platform.activity if r["category"] == "error"] == []
+    assert platform.storage["command"] == {}
+    assert '"level":"ERROR"' not in capsys.readouterr().out
+
+
+def test_a_platform_refusal_is_a_reply_and_a_warning_not_a_crash(
+    make_runtime: Any, platform: FakePlatform, capsys: Any
+) -> None:
+    commands = CommandRegistry()
+
+    @commands.command("careless")
+    def careless(ctx: Context) -> str:
+        ctx.storage.set("k" * 300, "unchecked")  # no check of its own: the platform refuses
+        return "stored"
+
+    @commands.command("surrogate")
+    def surrogate(ctx: Context) -> str:
+        ctx.storage.set("k", "\ud800")
+        return "stored"
+
+    runtime = make_runtime(commands=commands)
+    refused = runtime.intake.handle(IncomingRequest.of(encode(invocation("careless")), headers()))
+    unsendable = runtime.intake.handle(
+        IncomingRequest.of(encode(invocation("surrogate")), headers())
+    )
+
+    assert refused.status == 200
+    assert refused.body["message"] == (
+        "Sorry, *careless* could not do that: "
+        "the platform refused it ('params.key' is longer than 255.)."
+    )
+    assert unsendable.body["message"] == (
+        "Sorry, *surrogate* could not do that: the text holds characters that cannot be sent."
+    )
+    assert [r for r in platform.activity if r["category"] == "error"] == []
+    out = capsys.readouterr().out
+    assert '"level":"ERROR"' not in out
+    assert "Traceback" not in out
+    assert out.count("the platform refused the handler's request") == 2
