@@ -200,7 +200,12 @@ class Intake:
         handler = self._handler_for(delivery)
         if handler is None:
             return self._unhandled(delivery)
-        context = Context(delivery, session, storage_namespace=self._settings.storage_namespace)
+        context = Context(
+            delivery,
+            session,
+            storage_namespace=self._settings.storage_namespace,
+            user_namespace=self._settings.registry_namespace,
+        )
         try:
             reply = run_within(
                 lambda: self._call_handler(handler, context, delivery, observation),
