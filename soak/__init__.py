@@ -4,7 +4,7 @@ The harness starts the local stack as real processes, all on 127.0.0.1: moto's s
 DynamoDB, the emulator as Dailybot, several app processes sharing one idempotency table (as
 Lambda containers share it), and a router standing where API Gateway stands. It drives
 traffic through them in phases (`scenarios.PHASES`), then checks one row per claim
-(`scenarios.ROWS`) against what the platform holds, what every process answered and logged,
+(`rows.ROWS`) against what the platform holds, what every process answered and logged,
 and prints the table (`report.py`).
 
 Adding a scenario: a phase is anything with a `name` and `run(run: SoakRun)`; a row is a

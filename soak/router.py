@@ -21,14 +21,12 @@ import time
 from collections import Counter
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Final
 
 import httpx
 
 from soak.stack import AppFleet
 
-FORWARDED_HEADERS: Final = ("content-type", "x-dailybot-signature")
 BAD_GATEWAY: Final = b'{"message": "Bad Gateway"}'
 # Background copies (sent after the first answer) a run may have in flight at once.
 COPY_WORKERS: Final = 16
@@ -232,42 +230,3 @@ def _json(response: httpx.Response) -> dict[str, Any] | None:
     except ValueError:
         return None
     return data if isinstance(data, dict) else None
-
-
-class RouterServer:
-    """The router on 127.0.0.1, serving `POST /dailybot` in threads."""
-
-    def __init__(self, port: int) -> None:
-        self.router: Router | None = None
-
-        server_self = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                headers = {k: v for k, v in self.headers.items() if k.lower() in FORWARDED_HEADERS}
-                router = server_self.router
-                status, content = (503, b"{}") if router is None else router.handle(body, headers)
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(content)))
-                self.end_headers()
-                self.wfile.write(content)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass  # the router's records are the log
-
-        class Server(ThreadingHTTPServer):
-            request_queue_size = 512
-            daemon_threads = True
-
-        self._server = Server(("127.0.0.1", port), Handler)
-        self.url = f"http://127.0.0.1:{port}/dailybot"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        if self.router is not None:
-            self.router.close()

@@ -12,9 +12,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Final
 
+from soak.delivery_server import DeliveryServer
 from soak.phases import DeliveryCrashes, MixedLoad, Phase, PlatformFaults, StaleReplays, run_phases
 from soak.report import Row, render, write
-from soak.router import Router, RouterServer
+from soak.router import Router
 from soak.rows import ROWS
 from soak.run import SoakRun
 from soak.settings import SoakSettings
@@ -50,13 +51,18 @@ def run_soak(settings: SoakSettings, echo: Callable[[str], None] = print) -> Soa
     directory = settings.out / f"{stamp}-seed{settings.seed}"
     directory.mkdir(parents=True, exist_ok=True)
     echo("settings: " + ", ".join(f"{name}={value}" for name, value in settings.describe()))
-    server = RouterServer(free_port())
+    routers: list[Router] = []  # the router needs the fleet, the fleet the router's URL
+
+    def route(body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
+        return routers[0].handle(body, headers) if routers else (503, b"{}")
+
+    server = DeliveryServer(free_port(), route)
     try:
         echo(f"starting moto, the emulator and {settings.apps} apps (logs in {directory}/logs)")
         stack = Stack(settings, server.url, directory)
         try:
-            server.router = Router(stack.apps, settings.seed)
-            run = SoakRun(settings, stack, server.router)
+            routers.append(Router(stack.apps, settings.seed))
+            run = SoakRun(settings, stack, routers[0])
             try:
                 for phase in PHASES:
                     echo(f"phase: {phase.name} (at {time.monotonic() - started:.0f} s)")
@@ -69,5 +75,7 @@ def run_soak(settings: SoakSettings, echo: Callable[[str], None] = print) -> Soa
             stack.stop()
     finally:
         server.stop()
+        for router in routers:
+            router.close()
     table = render(rows, settings.describe(), time.monotonic() - started)
     return SoakResult(rows, table, write(directory, table))
