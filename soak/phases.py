@@ -32,11 +32,12 @@ class Phase(Protocol):
     def run(self, run: SoakRun) -> None: ...
 
 
-def _usage_added(run: SoakRun, phase: str, action: Phase) -> None:
+def run_phase(run: SoakRun, phase: Phase) -> None:
+    """Runs `phase`, waits for its late copies, and counts the usage records it added."""
     before = run.view.usage_records()
-    action.run(run)
-    run.settle(phase)
-    run.journal.usage_added[phase] = run.view.usage_records() - before
+    phase.run(run)
+    run.settle(phase.name)
+    run.journal.usage_added[phase.name] = run.view.usage_records() - before
 
 
 class MixedLoad:
@@ -149,12 +150,6 @@ class StaleReplays:
         rng = random.Random(f"{run.settings.seed}/replays")
         for _ in range(wanted if captured else 0):
             run.replay(rng.choice(captured), rng.choice(run.stack.apps.live()))
-
-
-def run_phases(run: SoakRun, phases: tuple[Phase, ...]) -> None:
-    """Each phase in turn, with the usage records it added counted around it."""
-    for phase in phases:
-        _usage_added(run, phase.name, phase)
 
 
 def kinds(counter: Counter[str]) -> str:

@@ -38,10 +38,6 @@ class Invocation:
     error: str | None = None
 
     @property
-    def query(self) -> str:
-        return f"{self.key} {self.value}"
-
-    @property
     def result(self) -> str:
         """The reply that shows the handler ran (the example command's own words)."""
         return f"Got it: *{self.key}* is `{self.value}`."

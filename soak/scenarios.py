@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Final
 
 from soak.delivery_server import DeliveryServer
-from soak.phases import DeliveryCrashes, MixedLoad, Phase, PlatformFaults, StaleReplays, run_phases
+from soak.phases import DeliveryCrashes, MixedLoad, Phase, PlatformFaults, StaleReplays, run_phase
 from soak.report import Row, render, write
 from soak.router import Router
 from soak.rows import ROWS
@@ -66,7 +66,7 @@ def run_soak(settings: SoakSettings, echo: Callable[[str], None] = print) -> Soa
             try:
                 for phase in PHASES:
                     echo(f"phase: {phase.name} (at {time.monotonic() - started:.0f} s)")
-                    run_phases(run, (phase,))
+                    run_phase(run, phase)
                 echo(f"checking the rows (at {time.monotonic() - started:.0f} s)")
                 rows = [check(run) for check in ROWS]
             finally:
