@@ -74,6 +74,8 @@ class Settings:
     # Kept back from the reply budget for building and sending the reply itself.
     reply_margin_seconds: float = 1.0
     token_cache_seconds: float = 900.0
+    # At most this many (organization, user) tokens are cached; the least recently used go.
+    token_cache_size: int = 1024
     http_connect_timeout_seconds: float = 2.0
     http_read_timeout_seconds: float = 5.0
     max_retry_after_seconds: float = 5.0
@@ -108,6 +110,7 @@ class Settings:
             reply_budget_seconds=_number(env, "DAILYBOT_REPLY_BUDGET", 10.0),
             reply_margin_seconds=_number(env, "DAILYBOT_REPLY_MARGIN", 1.0),
             token_cache_seconds=_number(env, "DAILYBOT_TOKEN_CACHE_SECONDS", 900.0),
+            token_cache_size=int(_number(env, "DAILYBOT_TOKEN_CACHE_SIZE", 1024)),
             http_connect_timeout_seconds=_number(env, "DAILYBOT_CONNECT_TIMEOUT", 2.0),
             http_read_timeout_seconds=_number(env, "DAILYBOT_READ_TIMEOUT", 5.0),
             max_retry_after_seconds=_number(env, "DAILYBOT_MAX_RETRY_AFTER", 5.0),

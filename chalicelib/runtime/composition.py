@@ -77,7 +77,9 @@ def build_runtime(
         settings, transport=transport, on_call=platform_call_tracer()
     )
     broker = ExchangeTokenBroker(
-        RedactedTokenSource(client), ttl_seconds=settings.token_cache_seconds
+        RedactedTokenSource(client),
+        ttl_seconds=settings.token_cache_seconds,
+        max_entries=settings.token_cache_size,
     )
     if hooks is None:
         hooks = [build_hook(settings=settings, client=client, registry=commands)]

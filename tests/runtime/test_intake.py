@@ -498,6 +498,24 @@ def test_deliveries_without_a_token_fetch_one_once_through_the_broker(
     ]
 
 
+def test_deliveries_naming_many_users_keep_the_token_cache_bounded(
+    make_runtime: RuntimeFactory, platform: FakePlatform
+) -> None:
+    runtime = make_runtime(DAILYBOT_TOKEN_CACHE_SIZE="4")
+    users = [f"{n:08x}-aaaa-4aaa-8aaa-aaaaaaaaaaaa" for n in range(30)]
+
+    for user in users:
+        body = invocation("history", user_uuid=user)
+        del body["exchange_token"]
+        response = runtime.intake.handle(IncomingRequest.of(encode(body), headers()))
+        assert response.status == 200
+        assert runtime.broker.cached_users <= 4
+
+    assert runtime.broker.cached_users == 4
+    fetched = [c.body["user_uuid"] for c in platform.calls_to("auth/fetch-command-exchange-token/")]
+    assert fetched == users
+
+
 def test_a_scheduled_delivery_without_a_token_acts_for_its_owner(
     deliver: Poster, platform: FakePlatform
 ) -> None:
