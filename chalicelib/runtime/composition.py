@@ -56,10 +56,12 @@ def build_runtime(
     `hooks=None` wires the deployment's own (self-registration); tests pass their own list.
     """
     settings = resolve_secrets(settings or Settings.from_env())
-    redactor.configure((settings.api_key, *settings.signatures))
+    redactor.configure((settings.api_key, *(each.value for each in settings.signatures)))
     signatures = CurrentSignatures(
         settings,
-        on_change=lambda fresh: redactor.configure((settings.api_key, *fresh)),
+        on_change=lambda fresh: redactor.configure(
+            (settings.api_key, *(each.value for each in fresh))
+        ),
     )
     protect_root_logging()
     if commands is None:

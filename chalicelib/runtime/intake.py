@@ -1,7 +1,8 @@
 """The intake: every delivery goes through the same gates, once, in this order.
 
 1. signature (401 `invalid_signature`, nothing else happens, nothing about it is logged)
-2. parse and validate (4xx `{"code", "message"}`)
+2. parse and validate (4xx `{"code", "message"}`); a signature bound to another command than
+   the one the body names is refused here (401 `signature_not_for_command`)
 3. freshness (4xx `stale_delivery` / `delivery_in_future`)
 4. de-duplication (a duplicate gets the first reply; one still running, a polite reply)
 5. verified-delivery hooks (self-registration), then dispatch to the registered handler
@@ -21,7 +22,6 @@ from chalicelib.dailybot.deadline import Deadline
 from chalicelib.dailybot.errors import DailybotError
 from chalicelib.dailybot.tokens import ExchangeTokenBroker, TokenSession
 from chalicelib.observability import DeliveryObservation, logger, redactor
-from chalicelib.redaction import Secret
 from chalicelib.runtime.context import Activity, DeliveryContext
 from chalicelib.runtime.delivery import Delivery, DeliveryKind, DeliveryRefused, parse_delivery
 from chalicelib.runtime.freshness import freshness_problem
@@ -42,14 +42,18 @@ from chalicelib.runtime.replies import (
     overrun_reply,
     unknown_command_reply,
 )
-from chalicelib.runtime.signature import signature_accepted
+from chalicelib.runtime.signature import matching_signature
 from chalicelib.runtime.wire import IncomingRequest, OutgoingResponse
 from chalicelib.runtime.worker import Overrun, run_within
-from chalicelib.settings import Settings
+from chalicelib.settings import AcceptedSignature, Settings
 
 # A hook (self-registration) may use at most this much of the reply budget.
 HOOK_BUDGET_SECONDS: Final = 3.0
 
+_OTHER_COMMAND: Final = (
+    "signature_not_for_command",
+    "The X-DailyBot-Signature header belongs to another command than the one named.",
+)
 _FRESHNESS: Final = {
     "stale": ("stale_delivery", "The delivery is older than the accepted window."),
     "future": ("delivery_in_future", "The delivery's timestamp is too far in the future."),
@@ -78,7 +82,7 @@ class Intake:
         registry: CommandRegistry,
         hooks: Sequence[VerifiedDeliveryHook] = (),
         wall_clock: Callable[[], float] = time.time,
-        accepted_signatures: Callable[[], Sequence[Secret]] | None = None,
+        accepted_signatures: Callable[[], Sequence[AcceptedSignature]] | None = None,
     ) -> None:
         self._settings = settings
         # Read on every delivery (through a cache) so a rotated signature needs no restart.
@@ -108,7 +112,8 @@ class Intake:
     def _handle(
         self, request: IncomingRequest, deadline: Deadline, observation: DeliveryObservation
     ) -> _Verdict:
-        if not signature_accepted(request.headers, self._accepted_signatures()):
+        signature = matching_signature(request.headers, self._accepted_signatures())
+        if signature is None:
             refusal = OutgoingResponse.refusal(
                 401, "invalid_signature", "The X-DailyBot-Signature header is missing or wrong."
             )
@@ -120,6 +125,9 @@ class Intake:
         except DeliveryRefused as refused:
             refusal = OutgoingResponse.refusal(refused.status, refused.code, refused.message)
             return _Verdict(refusal, "refused", refused.code)
+        if not signature.covers(delivery.command_uuid):
+            refusal = OutgoingResponse.refusal(401, *_OTHER_COMMAND)
+            return _Verdict(refusal, "refused", _OTHER_COMMAND[0])
         redactor.remember(delivery.exchange_token)
         observation.identify(
             correlation_id=delivery.identity[:16], kind=delivery.kind, subject=delivery.subject

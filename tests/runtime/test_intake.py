@@ -315,6 +315,22 @@ def test_a_platform_failure_gets_a_friendly_reply(
     assert '"PlatformErrors":[1.0]' in capsys.readouterr().out
 
 
+def test_a_rate_limit_longer_than_the_cap_is_answered_without_waiting(
+    make_runtime: RuntimeFactory, platform: FakePlatform
+) -> None:
+    runtime = make_runtime(commands=_failing_registry(), DAILYBOT_MAX_RETRY_AFTER="5")
+    platform.fail("platform/storage/", 429, 429)
+    platform.retry_after = "30"
+
+    response = runtime.intake.handle(IncomingRequest.of(encode(invocation("flaky")), headers()))
+
+    assert "something went wrong" in response.body["message"]
+    # One attempt: the platform asked for 30 s, over the 5 s cap, so the client gave up at once
+    # rather than sleeping 5 s and being refused again.
+    assert len(platform.calls_to("platform/storage/")) == 1
+    assert platform.faults["platform/storage/"] == [429]
+
+
 def test_when_even_the_failure_cannot_be_recorded_the_user_still_gets_a_reply(
     make_runtime: RuntimeFactory, platform: FakePlatform
 ) -> None:
