@@ -139,7 +139,7 @@ class Settings:
         return cls(
             api_url=env.get("DAILYBOT_API_URL", "").strip() or DEFAULT_API_URL,
             api_key=Secret(api_key) if api_key else None,
-            signatures=parse_signatures(env.get("DAILYBOT_SIGNATURES", "")),
+            signatures=_signatures(env),
             api_key_parameter=_optional(env, "DAILYBOT_API_KEY_PARAMETER"),
             signatures_parameter=_optional(env, "DAILYBOT_SIGNATURES_PARAMETER"),
             max_delivery_age_seconds=_number(env, "DAILYBOT_MAX_DELIVERY_AGE", 300.0),
@@ -162,6 +162,13 @@ class Settings:
             storage_namespace=_optional(env, "DAILYBOT_STORAGE_NAMESPACE"),
             fields=DeliveryFields.from_env(env),
         )
+
+
+def _signatures(env: Mapping[str, str]) -> tuple[AcceptedSignature, ...]:
+    try:
+        return parse_signatures(env.get("DAILYBOT_SIGNATURES", ""))
+    except SettingsError as error:
+        raise SettingsError(f"DAILYBOT_SIGNATURES: {error}") from None
 
 
 def _split(raw: str) -> tuple[str, ...]:

@@ -95,7 +95,8 @@ def test_signatures_are_bound_to_their_command_or_plain() -> None:
 @pytest.mark.parametrize("entry", [f"{ACME_COMMAND}:", f"{ACME_COMMAND}:  "])
 def test_a_command_without_its_signature_is_refused(entry: str) -> None:
     # Read as a plain signature, the command's (public) uuid would be accepted for any command.
-    with pytest.raises(SettingsError, match=f"the signature of command {ACME_COMMAND} is empty"):
+    expected = f"DAILYBOT_SIGNATURES: the signature of command {ACME_COMMAND} is empty"
+    with pytest.raises(SettingsError, match=expected):
         Settings.from_env({"DAILYBOT_SIGNATURES": f"sig-other,{entry}"})
 
 
