@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from devstack.stack import LOCAL_API_KEY, LOCAL_SIGNATURES, Ports, app_command, app_environment
-from tests.emulator.conftest import DEFAULT_FIXTURES, EmulatorProcess, start_emulator
+from tests.emulator.emulator_process import DEFAULT_FIXTURES, EmulatorProcess, start_emulator
 from tests.runtime.log_audit import leaks
 from tests.servers import ServerProcess, free_port, start_server
 

@@ -8,7 +8,8 @@ from typing import Any
 
 import httpx
 import pytest
-from emulator_world import (
+
+from tests.emulator.emulator_world import (
     ACME,
     ACME_COMMAND,
     ACME_KEY,

@@ -7,8 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from conftest import fixtures_pointing_to
-from emulator_world import (
+
+from tests.emulator.emulator_process import fixtures_pointing_to
+from tests.emulator.emulator_world import (
     ACME,
     ACME_COMMAND,
     ACME_KEY,

@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from emulator_world import ACME_KEY, JANE
+
+from tests.emulator.emulator_world import ACME_KEY, JANE
 
 ST = Path(sys.executable).parent / "st"
 RUN_SECONDS = 55
