@@ -21,9 +21,11 @@ from typing import Any
 
 import httpx
 
+from tests.emulator.emulator_world import ACME_KEY, JANE
 from tests.servers import ROOT, free_port
 
 DEFAULT_FIXTURES = ROOT / "emulator" / "fixtures" / "default.json"
+TOKEN_PATH = "/v1/auth/fetch-command-exchange-token/"
 STARTUP_SECONDS = 20.0
 
 
@@ -194,3 +196,10 @@ def fixtures_pointing_to(url: str, tmp_path: Path) -> Path:
     path = tmp_path / "fixtures.json"
     path.write_text(json.dumps(world), encoding="utf-8")
     return path
+
+
+def as_user(http: httpx.Client, user: str = JANE, key: str = ACME_KEY) -> dict[str, str]:
+    """Platform API headers acting as ``user``: the key and a fresh exchange token."""
+    response = http.post(TOKEN_PATH, headers={"X-API-KEY": key}, json={"user_uuid": user})
+    assert response.status_code == 200, response.text
+    return {"X-API-KEY": key, "X-EXCHANGE-TOKEN": response.json()["token"]}

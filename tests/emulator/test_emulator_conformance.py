@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.emulator.emulator_process import as_user
 from tests.emulator.emulator_world import (
     ACME,
     ACME_COMMAND,
@@ -61,10 +62,6 @@ def fetch_token(http: httpx.Client, user: str = JANE, key: str = ACME_KEY) -> st
     assert response.status_code == 200, response.text
     token: str = response.json()["token"]
     return token
-
-
-def as_user(http: httpx.Client, user: str = JANE, key: str = ACME_KEY) -> dict[str, str]:
-    return {"X-API-KEY": key, "X-EXCHANGE-TOKEN": fetch_token(http, user, key)}
 
 
 def create_schedule(http: httpx.Client, headers: dict[str, str], **fields: Any) -> str:

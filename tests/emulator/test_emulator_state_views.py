@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from emulator.playground_page import PAGE_DIR
-from tests.emulator.emulator_process import EmulatorProcess, fixtures_pointing_to
+from tests.emulator.emulator_process import EmulatorProcess, as_user, fixtures_pointing_to
 from tests.emulator.emulator_world import (
     ACME,
     ACME_COMMAND,
@@ -26,13 +26,6 @@ from tests.emulator.emulator_world import (
     JANE,
     JOHN,
 )
-
-TOKEN_PATH = "/v1/auth/fetch-command-exchange-token/"
-
-
-def as_user(http: httpx.Client, user: str, key: str = ACME_KEY) -> dict[str, str]:
-    token = http.post(TOKEN_PATH, headers={"X-API-KEY": key}, json={"user_uuid": user})
-    return {"X-API-KEY": key, "X-EXCHANGE-TOKEN": token.json()["token"]}
 
 
 def test_intents_match_case_insensitively_and_a_refusal_names_the_known_ones(
