@@ -24,7 +24,7 @@ from devstack.stack import (
     app_environment,
 )
 from soak.delivery_server import DeliveryServer
-from tests.emulator.conftest import DEFAULT_FIXTURES, EmulatorProcess, start_emulator
+from tests.emulator.emulator_process import DEFAULT_FIXTURES, EmulatorProcess, start_emulator
 from tests.runtime.log_audit import leaks
 from tests.servers import ServerProcess, free_port, start_server
 
