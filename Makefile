@@ -15,7 +15,7 @@ export AWS_EC2_METADATA_DISABLED := true
 export POWERTOOLS_TRACE_DISABLED ?= true
 export POWERTOOLS_DEV ?= false
 
-.PHONY: setup run test lint typecheck pytest bench package sync clean
+.PHONY: setup run test lint typecheck pytest bench package sync jobs clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -47,6 +47,10 @@ bench: $(STAMP)
 
 sync: $(STAMP)
 	$(PY) app.py sync $(ARGS)
+
+# The deferred jobs' dead-letter queue: `make jobs`, `make jobs ARGS="--replay ID"`.
+jobs: $(STAMP)
+	$(PY) app.py jobs $(ARGS)
 
 clean:
 	rm -rf $(VENV) build .local .mypy_cache .ruff_cache .pytest_cache .coverage
