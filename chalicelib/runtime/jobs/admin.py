@@ -29,12 +29,13 @@ def dead_letter_queue(queue: object) -> DeadLetters:
     return cast(DeadLetters, queue)
 
 
-def main(argv: Sequence[str], queue: DeadLetters, out: TextIO = sys.stdout) -> int:
+def main(argv: Sequence[str], queue: DeadLetters, out: TextIO | None = None) -> int:
     parser = argparse.ArgumentParser(prog="make jobs ARGS=...", description=__doc__)
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--replay", metavar="ID", help="replay the dead job ID")
     group.add_argument("--replay-all", action="store_true", help="replay every dead job")
     options = parser.parse_args(list(argv))
+    out = out or sys.stdout
     if options.replay:
         if not queue.replay(options.replay):
             print(f"no dead job {options.replay}", file=out)
