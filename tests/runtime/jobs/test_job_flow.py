@@ -45,7 +45,11 @@ def queue_of(runtime: Runtime) -> SQLiteJobQueue:
 def work(runtime: Runtime) -> int:
     """Runs every visible job (and what they queue) until none is left visible."""
     return drain(
-        runtime.job_runner, queue_of(runtime), visibility_seconds=30, stop=threading.Event(), once=True
+        runtime.job_runner,
+        queue_of(runtime),
+        visibility_seconds=30,
+        stop=threading.Event(),
+        once=True,
     )
 
 
@@ -180,7 +184,9 @@ def test_the_report_command_defers_its_report(
     reply = deliver(invocation("report", "May"))
     work(runtime)
 
-    assert reply.json_body == {"message": "Building your report; I'll send it here when it's ready."}
+    assert reply.json_body == {
+        "message": "Building your report; I'll send it here when it's ready."
+    }
     (message,) = follow_ups(platform)
     assert message["message"].startswith("*Report for May*: 1 command use(s) and 0 error(s)")
 
