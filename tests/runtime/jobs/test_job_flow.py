@@ -64,7 +64,8 @@ def test_a_deferred_job_answers_with_one_follow_up_to_the_user(
 
     assert reply.status_code == 200
     assert reply.json_body == {"message": "Queued nap."}
-    assert queue_of(jobs_runtime).pending() == 1 and follow_ups(platform) == []
+    assert queue_of(jobs_runtime).pending() == 1
+    assert follow_ups(platform) == []
     assert work(jobs_runtime) == 1
     (message,) = follow_ups(platform)
     assert message["message"] == "Slept 0 s for Jane Doe."
@@ -80,7 +81,8 @@ def test_a_follow_up_goes_to_the_channel_the_command_was_used_in(
     work(jobs_runtime)
 
     (message,) = follow_ups(platform)
-    assert message["target_channels"] == ["C9"] and "target_users" not in message
+    assert message["target_channels"] == ["C9"]
+    assert "target_users" not in message
 
 
 def test_a_duplicate_delivery_queues_nothing_and_a_failed_run_queues_nothing(
@@ -134,11 +136,13 @@ def test_a_job_always_failing_sends_one_failure_records_an_error_and_is_dead_let
     assert [(r["action"], r["label"]) for r in errors] == [("job_failed", "drill-broken")]
     assert errors[0]["metadata"]["attempts"] == 3
     (dead,) = queue_of(jobs_runtime).dead_letters()
-    assert dead.message is not None and dead.message.job == "drill-broken"
+    assert dead.message is not None
+    assert dead.message.job == "drill-broken"
 
     out = io.StringIO()
     assert admin.main([], queue_of(jobs_runtime), out) == 0
-    assert "drill-broken" in out.getvalue() and "attempts=3" in out.getvalue()
+    assert "drill-broken" in out.getvalue()
+    assert "attempts=3" in out.getvalue()
     assert admin.main(["--replay", dead.id], queue_of(jobs_runtime), out) == 0
     # A replay runs again (and, still broken, fails again): one more failure message.
     assert work(jobs_runtime) == 3

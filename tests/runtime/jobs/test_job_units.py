@@ -127,9 +127,12 @@ def test_a_follow_up_goes_to_the_channel_else_the_user() -> None:
     to_channel = follow_up(reply, in_channel)
     to_user = follow_up(reply, direct)
 
-    assert to_channel is not None and to_channel.target_channels == ("C42",)
-    assert to_channel.target_users == () and to_channel.image_url == reply.image_url
-    assert to_user is not None and to_user.target_users == ("user",)
+    assert to_channel is not None
+    assert to_channel.target_channels == ("C42",)
+    assert to_channel.target_users == ()
+    assert to_channel.image_url == reply.image_url
+    assert to_user is not None
+    assert to_user.target_users == ("user",)
     assert follow_up(reply, nobody) is None
     assert "*report*" in job_failure_reply(direct).message
     assert "your request" in job_failure_reply(Origin("command", "", "org")).message
@@ -143,7 +146,7 @@ def test_the_delivery_names_its_channel_in_a_configurable_field() -> None:
     direct = parse_delivery(json.dumps(invocation("report")).encode(), fields, max_bytes=10_000)
 
     assert (delivery.target_channel, direct.target_channel) == ("C42", None)
-    with pytest.raises(DeliveryRefused, match="'channel.id'"):
+    with pytest.raises(DeliveryRefused, match=r"'channel\.id'"):
         parse_delivery(
             json.dumps(invocation("report", channel={"id": ""})).encode(), fields, max_bytes=10_000
         )

@@ -68,15 +68,18 @@ def test_send_receive_hide_release_and_delete(queue: SQSJobQueue) -> None:
     queue.send(sent)
 
     first = queue.receive(visibility_seconds=1)
-    assert first is not None and first.attempt == 1
+    assert first is not None
+    assert first.attempt == 1
     assert JobMessage.decode(first.body) == sent
     assert queue.receive(visibility_seconds=1, wait_seconds=0) is None  # hidden while running
     time.sleep(1.1)
     second = queue.receive(visibility_seconds=30)
-    assert second is not None and second.attempt == 2
+    assert second is not None
+    assert second.attempt == 2
     queue.release(second, 0, counted=True)  # the retry's delay: visible again at once
     third = queue.receive(visibility_seconds=30)
-    assert third is not None and third.attempt == 3
+    assert third is not None
+    assert third.attempt == 3
     queue.delete(third)
     assert queue.receive(visibility_seconds=30, wait_seconds=0) is None
 
@@ -85,7 +88,8 @@ def test_after_its_attempts_a_job_is_redriven_listed_and_replayed(queue: SQSJobQ
     queue.send(message("drill-broken", note="x"))
     for attempt in range(1, ATTEMPTS + 1):
         received = queue.receive(visibility_seconds=30)
-        assert received is not None and received.attempt == attempt
+        assert received is not None
+        assert received.attempt == attempt
         if attempt < ATTEMPTS:
             queue.release(received, 0, counted=True)
         else:
@@ -93,7 +97,8 @@ def test_after_its_attempts_a_job_is_redriven_listed_and_replayed(queue: SQSJobQ
 
     assert queue.receive(visibility_seconds=30, wait_seconds=0) is None  # moved by the redrive
     (dead,) = queue.dead_letters()
-    assert dead.message is not None and dead.message.job == "drill-broken"
+    assert dead.message is not None
+    assert dead.message.job == "drill-broken"
     out = io.StringIO()
     assert admin.main([], queue, out) == 0
     assert dead.id in out.getvalue()
