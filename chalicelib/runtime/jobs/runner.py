@@ -109,7 +109,9 @@ class JobRunner:
                 remember=_remembered,
             )
         except DeliveryInProgress:
-            return RunResult(Outcome.BUSY, float(self._ledger.lock_seconds), "in_progress")
+            # Another attempt holds the claim (or died holding it): look again a few times
+            # before the claim's lock can have expired.
+            return RunResult(Outcome.BUSY, self._ledger.lock_seconds / 4, "in_progress")
         except LedgerUnavailable:
             logger.exception("the idempotency store failed")
             return RunResult(Outcome.BUSY, self._schedule.delay_after(1), "store_unavailable")

@@ -77,6 +77,8 @@ class SQLiteJobQueue:
 
     def receive(self, visibility_seconds: float) -> ReceivedJob | None:
         """The oldest visible job, hidden for `visibility_seconds`; None when there is none."""
+        if not self._any_visible():
+            return None  # an idle poll takes no write lock
         now = time.time()
         receipt = uuid.uuid4().hex
         with self._transaction() as db:
@@ -92,6 +94,20 @@ class SQLiteJobQueue:
                 (now + visibility_seconds, receipt, row["id"]),
             )
         return ReceivedJob(row["body"], row["attempts"] + 1, receipt, str(row["id"]))
+
+    def _any_visible(self) -> bool:
+        if not self.path.exists():
+            return False
+        connection = sqlite3.connect(self.path, timeout=self._busy_timeout)
+        try:
+            row = connection.execute(
+                "SELECT 1 FROM jobs WHERE dead = 0 AND visible_at <= ? LIMIT 1", (time.time(),)
+            ).fetchone()
+        except sqlite3.OperationalError:  # no table yet: nothing was ever sent
+            return False
+        finally:
+            connection.close()
+        return row is not None
 
     def delete(self, received: ReceivedJob) -> None:
         with self._transaction() as db:

@@ -20,7 +20,7 @@ class DrillFailure(RuntimeError):
 
 def nap(ctx: Context, *, seconds: float) -> str:
     time.sleep(seconds)
-    return f"Slept {seconds:g} s for {ctx.user.full_name}."
+    return f"Slept {seconds:g} s for {ctx.user.full_name} ({ctx.text})."
 
 
 def flaky(ctx: Context, *, counter: str, failures: int) -> Reply:
@@ -29,7 +29,7 @@ def flaky(ctx: Context, *, counter: str, failures: int) -> Reply:
     path.write_text(str(attempt))
     if attempt <= failures:
         raise DrillFailure(f"attempt {attempt} fails")
-    return Reply(f"Done after {attempt} attempts.")
+    return Reply(f"Done after {attempt} attempts ({ctx.text}).")
 
 
 def broken(ctx: Context, *, note: str) -> str:
@@ -47,7 +47,8 @@ def silent(ctx: Context) -> None:
 
 
 def drill_command(ctx: Context) -> str:
-    """Defers the drill job the first word names: nap S | flaky PATH N | broken | chain N"""
+    """Defers the drill job the first word names: nap S | flaky PATH N | broken | chain N
+    (further words only tag the follow-up, which repeats the text)"""
     name, *rest = ctx.words or ("silent",)
     if name == "nap":
         ctx.defer(nap, seconds=float(rest[0]))

@@ -68,7 +68,7 @@ def test_a_deferred_job_answers_with_one_follow_up_to_the_user(
     assert follow_ups(platform) == []
     assert work(jobs_runtime) == 1
     (message,) = follow_ups(platform)
-    assert message["message"] == "Slept 0 s for Jane Doe."
+    assert message["message"] == "Slept 0 s for Jane Doe (nap 0)."
     assert message["target_users"] == [USER]
     # The job fetched its own token: the delivery's may have expired by then.
     assert message["exchange_token"] == f"xt-fetched-for-{USER}"
@@ -120,7 +120,9 @@ def test_a_job_failing_twice_then_succeeding_sends_one_follow_up(
     deliver(invocation("drill", f"flaky {tmp_path / 'count'} 2"))
 
     assert work(jobs_runtime) == 3
-    assert [m["message"] for m in follow_ups(platform)] == ["Done after 3 attempts."]
+    assert [m["message"] for m in follow_ups(platform)] == [
+        f"Done after 3 attempts (flaky {tmp_path / 'count'} 2)."
+    ]
     assert queue_of(jobs_runtime).pending() == 0
 
 

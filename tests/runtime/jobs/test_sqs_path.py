@@ -154,7 +154,7 @@ def test_the_chalice_sqs_handler_runs_a_job_and_retries_a_failing_one(
         queue.send(message())
         assert invoke(client, queue) == {"batchItemFailures": []}
         (sent,) = [call.body for call in platform.calls_to("send-message/")]
-        assert sent["message"] == "Slept 0 s for Jane Doe."
+        assert sent["message"] == "Slept 0 s for Jane Doe ()."
 
         queue.send(message("drill-broken", note="x"))
         answers = [invoke(client, queue) for _ in range(ATTEMPTS)]
