@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -107,6 +108,15 @@ class Worker:
                 [sys.executable, *WORKER_COMMAND], cwd=ROOT, env=self.env, stdout=log, stderr=log
             )
 
+    def wait_draining(self, timeout: float = 60.0) -> None:
+        """Until the worker has started and drains the queue."""
+        deadline = time.monotonic() + timeout
+        while "the job worker is draining" not in self.log():
+            assert self.process is not None
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the job worker did not start:\n{self.log()}")
+            time.sleep(0.1)
+
     def kill(self) -> None:
         assert self.process is not None
         self.process.kill()
@@ -193,6 +203,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     worker = Worker({**os.environ, **env}, tmp / "worker.log")
     worker.start()
     try:
+        worker.wait_draining()
         yield Stack(emulator, app, gateway, worker, tmp / "jobs.sqlite3")
     finally:
         worker.stop()

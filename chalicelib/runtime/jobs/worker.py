@@ -66,9 +66,12 @@ def main(argv: Sequence[str], *, runner: JobRunner, queue: JobQueue, visibility:
     def on_signal(signum: int, frame: FrameType | None) -> None:
         stop.set()
 
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
     source = drainable(queue)
-    logger.info("the job worker is draining %r", queue)
-    drain(runner, source, visibility_seconds=visibility, stop=stop, once=options.once)
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        logger.info("the job worker is draining %r", queue)
+        drain(runner, source, visibility_seconds=visibility, stop=stop, once=options.once)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     return 0

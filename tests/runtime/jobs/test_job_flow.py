@@ -18,8 +18,9 @@ from chalicelib.runtime.jobs.message import JobMessage, Origin
 from chalicelib.runtime.jobs.queue import ReceivedJob
 from chalicelib.runtime.jobs.runner import Outcome
 from chalicelib.runtime.jobs.sqlite_queue import SQLiteJobQueue
-from chalicelib.runtime.jobs.worker import drain
+from chalicelib.runtime.jobs.worker import drain, drainable
 from chalicelib.runtime.registry import CommandRegistry
+from chalicelib.settings import SettingsError
 from tests.runtime.conftest import Poster, RuntimeFactory
 from tests.runtime.deliveries import USER, invocation
 from tests.runtime.fake_platform import FakePlatform
@@ -205,3 +206,23 @@ def test_the_command_line_lists_the_dead_letters_of_the_configured_queue(
     assert app_main(["jobs"]) == 0
     assert app_main(["nonsense"]) == 2
     assert "the dead-letter queue is empty" in capsys.readouterr().out
+
+
+def test_the_worker_command_drains_the_queue(
+    jobs_runtime: Runtime, deliver: Poster, platform: FakePlatform
+) -> None:
+    deliver(invocation("drill", "nap 0"))
+
+    assert app_main(["work", "--once"]) == 0
+    assert len(follow_ups(platform)) == 1
+    with pytest.raises(SettingsError, match="cannot be drained"):
+        drainable(FakeSendOnlyQueue())
+    with pytest.raises(SettingsError, match="no dead-letter queue"):
+        admin.dead_letter_queue(FakeSendOnlyQueue())
+
+
+class FakeSendOnlyQueue:
+    """A queue that only takes jobs (what a test kit's in-process queue may be)."""
+
+    def send(self, message: JobMessage) -> None:
+        return None
