@@ -19,7 +19,6 @@ from aws_lambda_powertools.utilities.idempotency.persistence.dynamodb import (
     DynamoDBPersistenceLayer,
 )
 from aws_lambda_powertools.utilities.parameters import SSMProvider
-from moto.server import ThreadedMotoServer
 
 from chalicelib.runtime.idempotency.ledger import (
     DeliveryInProgress,
@@ -33,6 +32,7 @@ from chalicelib.runtime.jobs.sqs_queue import LambdaBatch, SQSJobQueue
 from chalicelib.secrets import CurrentSignatures, SecretSources, resolve_secrets
 from chalicelib.settings import Settings
 from tests.deploy.conftest import Packaged
+from tests.servers import moto_server
 
 TABLE = "runtime-calls-idempotency"
 
@@ -57,11 +57,8 @@ class Recorder:
 
 @pytest.fixture(scope="module")
 def endpoint() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
+    with moto_server() as url:
+        yield url
 
 
 def _granted(packaged: Packaged, role: str = "ApiHandlerRole") -> dict[str, set[str]]:

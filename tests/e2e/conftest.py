@@ -33,7 +33,7 @@ from devstack.stack import (
 )
 from tests.emulator.conftest import DEFAULT_FIXTURES, EmulatorProcess, start_emulator
 from tests.runtime.log_audit import leaks
-from tests.servers import ROOT, ServerProcess, free_port, start_server
+from tests.servers import ROOT, ServerProcess, free_port, start_server, stop_child
 
 SECRETS = (LOCAL_API_KEY, *LOCAL_SIGNATURES.split(","))
 
@@ -123,13 +123,8 @@ class Worker:
         self.process.wait(timeout=10)
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
+        if self.process is not None:
+            stop_child(self.process)
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""

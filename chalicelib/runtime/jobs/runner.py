@@ -122,6 +122,10 @@ class JobRunner:
             return RunResult(Outcome.DUPLICATE)
         return outcome
 
+    def run_message(self, message: JobMessage, attempt: int = 1) -> RunResult:
+        """`run` for a message in hand (an in-process queue runs its jobs this way)."""
+        return self.run(ReceivedJob(message.encode(), attempt, handle=""))
+
     def _job_of(self, received: ReceivedJob) -> tuple[JobMessage, JobFunction] | RunResult:
         """The message and its function, or why it cannot run (dead-lettered, kept for a
         replay once a deploy brings the function back)."""

@@ -109,7 +109,7 @@ def test_a_queue_delivering_twice_still_sends_one_follow_up(
     assert received is not None
 
     first = jobs_runtime.job_runner.run(received)
-    second = jobs_runtime.job_runner.run(received)
+    second = jobs_runtime.job_runner.run_message(JobMessage.decode(received.body))
 
     assert (first.outcome, second.outcome) == (Outcome.DONE, Outcome.DUPLICATE)
     assert len(follow_ups(platform)) == 1

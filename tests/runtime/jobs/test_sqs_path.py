@@ -14,7 +14,6 @@ from typing import Any
 import boto3
 import pytest
 from chalice.test import Client
-from moto.server import ThreadedMotoServer
 
 from app import app, container
 from chalicelib.runtime.composition import Runtime, build_runtime
@@ -28,6 +27,7 @@ from tests.runtime.conftest import RuntimeFactory
 from tests.runtime.deliveries import USER
 from tests.runtime.fake_platform import FakePlatform
 from tests.runtime.jobs import drills
+from tests.servers import moto_server
 
 ATTEMPTS = 3
 ORIGIN = Origin("command", "drill", "11111111-1111-4111-8111-111111111111", USER, "Jane Doe")
@@ -35,11 +35,8 @@ ORIGIN = Origin("command", "drill", "11111111-1111-4111-8111-111111111111", USER
 
 @pytest.fixture(scope="module")
 def endpoint() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
+    with moto_server() as url:
+        yield url
 
 
 @pytest.fixture
