@@ -35,7 +35,15 @@ class SQSJobQueue:
         self, queue_url: str, *, endpoint_url: str | None = None, client: Any = None
     ) -> None:
         self.queue_url = queue_url
-        self.client = client if client is not None else sqs_client(endpoint_url)
+        self._endpoint_url = endpoint_url
+        self._client = client
+
+    @property
+    def client(self) -> Any:
+        # Made on first use: a cold start whose delivery defers nothing never pays for it.
+        if self._client is None:
+            self._client = sqs_client(self._endpoint_url)
+        return self._client
 
     def __repr__(self) -> str:
         return f"SQSJobQueue({self.queue_url!r})"
