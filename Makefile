@@ -15,7 +15,7 @@ export AWS_EC2_METADATA_DISABLED := true
 export POWERTOOLS_TRACE_DISABLED ?= true
 export POWERTOOLS_DEV ?= false
 
-.PHONY: setup run test lint typecheck pytest browser bench soak package sync clean
+.PHONY: setup run test lint typecheck pytest browser bench soak package sync jobs clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -63,6 +63,10 @@ soak: $(STAMP)
 
 sync: $(STAMP)
 	$(PY) app.py sync $(ARGS)
+
+# The deferred jobs' dead-letter queue: `make jobs`, `make jobs ARGS="--replay ID"`.
+jobs: $(STAMP)
+	$(PY) app.py jobs $(ARGS)
 
 clean:
 	rm -rf $(VENV) build .local .mypy_cache .ruff_cache .pytest_cache .coverage

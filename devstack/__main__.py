@@ -1,4 +1,5 @@
-"""`python -m devstack` (`make run`): the emulator on :8001, the app on :8000, until Ctrl-C.
+"""`python -m devstack` (`make run`): the emulator on :8001, the app on :8000 and the job
+worker, until Ctrl-C.
 
 The emulator serves the playground page at its root and knows every intent the app registers.
 """
@@ -14,6 +15,7 @@ from types import FrameType
 from devstack.intents import app_intents
 from devstack.stack import (
     STATE_DIR,
+    WORKER_COMMAND,
     Ports,
     Process,
     app_command,
@@ -52,6 +54,7 @@ def main(argv: list[str] | None = None) -> int:
             environment["DAILYBOT_MAX_DELIVERY_AGE"] = "0"
         app = Process("app", app_command(ports), environment)
         processes.append(app)
+        processes.append(Process("worker", WORKER_COMMAND, app_environment(ports)))
         wait_ready(emulator, f"http://127.0.0.1:{ports.emulator}/_emulator/health")
         wait_ready(app, f"http://127.0.0.1:{ports.app}/health")
         print(_banner(ports), flush=True)
@@ -77,12 +80,14 @@ def _banner(ports: Ports) -> str:
         [
             f"playground: http://127.0.0.1:{ports.emulator}/",
             f"emulator: http://127.0.0.1:{ports.emulator}   app: http://127.0.0.1:{ports.app}",
-            f"logs: {STATE_DIR}/emulator.log, {STATE_DIR}/app.log",
+            f"logs: {STATE_DIR}/emulator.log, {STATE_DIR}/app.log, {STATE_DIR}/worker.log",
             "try:",
             f'  curl -s -X POST {invoke} -d \'{{"intent": "remember", "query": "color blue"}}\'',
             f'  curl -s -X POST {invoke} -d \'{{"intent": "recall", "query": "color"}}\'',
             f'  curl -s -X POST {invoke} -d \'{{"intent": "history"}}\'',
-            "Ctrl-C stops both.",
+            f'  curl -s -X POST {invoke} -d \'{{"intent": "report"}}\'',
+            f"  curl -s http://127.0.0.1:{ports.emulator}/_emulator/messages   (follow-ups)",
+            "Ctrl-C stops them all.",
         ]
     )
 

@@ -1,4 +1,5 @@
-"""Starting, watching and stopping the two local processes, each by its own PID."""
+"""Starting, watching and stopping the local processes (the emulator, `chalice local` and the
+job worker), each by its own PID."""
 
 from __future__ import annotations
 
@@ -87,6 +88,10 @@ def app_command(ports: Ports) -> list[str]:
     ]  # fmt: skip
 
 
+WORKER_COMMAND: Final = ("app.py", "work")
+"""The job worker: drains the local jobs queue with the app's environment."""
+
+
 def app_environment(ports: Ports) -> dict[str, str]:
     """What `chalice local` needs to talk to the emulator, with a fake AWS around it."""
     return {
@@ -95,6 +100,7 @@ def app_environment(ports: Ports) -> dict[str, str]:
         "DAILYBOT_SIGNATURES": LOCAL_SIGNATURES,
         "DAILYBOT_PUBLIC_URL": f"http://127.0.0.1:{ports.app}/dailybot",
         "IDEMPOTENCY_STORE": f"sqlite:///{STATE_DIR / 'idempotency.sqlite3'}",
+        "JOBS_QUEUE": f"sqlite:///{STATE_DIR / 'jobs.sqlite3'}",
         "POWERTOOLS_TRACE_DISABLED": "true",
         "POWERTOOLS_SERVICE_NAME": "dailybot-runtime",
         "POWERTOOLS_METRICS_NAMESPACE": "DailybotRuntime/local",
