@@ -120,10 +120,10 @@ def use_in_process_platform(transport: httpx.BaseTransport) -> None:
 
     The only use of the runtime's internals: its settings offer no in-process platform.
     """
-    import app
+    from app import container, registry
     from chalicelib.runtime.composition import build_runtime
 
-    app.container.reset(build_runtime(app.registry, transport=transport))
+    container.reset(build_runtime(registry, transport=transport))
 
 
 def give_peer_platform(transport: httpx.BaseTransport) -> None:

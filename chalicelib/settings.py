@@ -7,6 +7,7 @@ too, so a deployment can follow the platform if it names them differently.
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Final
@@ -15,6 +16,7 @@ from chalicelib.redaction import Secret
 
 DEFAULT_API_URL: Final = "https://api.dailybot.com/v1/"
 DEFAULT_IDEMPOTENCY_STORE: Final = "sqlite:///.local/idempotency.sqlite3"
+DEFAULT_JOBS_QUEUE: Final = "sqlite:///.local/jobs.sqlite3"
 
 
 class SettingsError(ValueError):
@@ -33,6 +35,7 @@ class DeliveryFields:
     event: str = "event"
     hook: str = "hook"
     event_body: str = "body"
+    target_channel: str = "target_channel"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> DeliveryFields:
@@ -49,7 +52,48 @@ class DeliveryFields:
             event=name("DAILYBOT_FIELD_EVENT", cls.event),
             hook=name("DAILYBOT_FIELD_HOOK", cls.hook),
             event_body=name("DAILYBOT_FIELD_EVENT_BODY", cls.event_body),
+            target_channel=name("DAILYBOT_FIELD_TARGET_CHANNEL", cls.target_channel),
         )
+
+
+@dataclass(frozen=True)
+class AcceptedSignature:
+    """One accepted `X-DailyBot-Signature` value and the command it belongs to.
+
+    Written `command_uuid:signature` in `DAILYBOT_SIGNATURES` (and its parameter), the
+    signature admits only deliveries naming that command; written plain, it admits any
+    command (a deployment serving one command). `command_uuid` is kept in canonical form.
+    """
+
+    value: Secret
+    command_uuid: str | None = None
+
+
+def parse_signatures(raw: str) -> tuple[AcceptedSignature, ...]:
+    """The accepted signatures listed in `raw`, comma separated, each bound or plain.
+
+    An entry is bound when the text before its first `:` is a UUID; otherwise the whole entry
+    is the signature, so a signature that itself contains a colon still works plain. A command
+    with no signature after it is refused: read plain, it would accept its own guessable text.
+    """
+    accepted = []
+    for entry in _split(raw):
+        command, colon, signature = entry.partition(":")
+        bound = _canonical_uuid(command) if colon else None
+        if bound is None:
+            accepted.append(AcceptedSignature(Secret(entry)))
+        elif signature.strip():
+            accepted.append(AcceptedSignature(Secret(signature.strip()), bound))
+        else:
+            raise SettingsError(f"the signature of command {bound} is empty")
+    return tuple(accepted)
+
+
+def _canonical_uuid(text: str) -> str | None:
+    try:
+        return str(uuid.UUID(text.strip()))
+    except ValueError:
+        return None
 
 
 @dataclass(frozen=True)
@@ -58,7 +102,7 @@ class Settings:
 
     api_url: str = DEFAULT_API_URL
     api_key: Secret | None = None
-    signatures: tuple[Secret, ...] = ()
+    signatures: tuple[AcceptedSignature, ...] = ()
     # Where the secrets live in AWS (SSM parameter or Secrets Manager names); the plain
     # variables above stay the local fallback.
     api_key_parameter: str | None = None
@@ -74,6 +118,8 @@ class Settings:
     # Kept back from the reply budget for building and sending the reply itself.
     reply_margin_seconds: float = 1.0
     token_cache_seconds: float = 900.0
+    # At most this many (organization, user) tokens are cached; the least recently used go.
+    token_cache_size: int = 1024
     http_connect_timeout_seconds: float = 2.0
     http_read_timeout_seconds: float = 5.0
     max_retry_after_seconds: float = 5.0
@@ -82,6 +128,12 @@ class Settings:
     reconcile_period_seconds: float = 3600.0
     registry_namespace: str = "dailybot-runtime"
     storage_namespace: str | None = None
+    # Deferred jobs: where they queue (`sqlite:///PATH` or `sqs://QUEUE-URL`), how often a
+    # failing one runs, the first retry's delay (doubling after), and how long one may run.
+    jobs_queue: str = DEFAULT_JOBS_QUEUE
+    jobs_attempts: int = 3
+    jobs_backoff_seconds: float = 10.0
+    jobs_timeout_seconds: int = 300
     fields: DeliveryFields = field(default_factory=DeliveryFields)
 
     def __post_init__(self) -> None:
@@ -96,7 +148,7 @@ class Settings:
         return cls(
             api_url=env.get("DAILYBOT_API_URL", "").strip() or DEFAULT_API_URL,
             api_key=Secret(api_key) if api_key else None,
-            signatures=tuple(Secret(s) for s in _split(env.get("DAILYBOT_SIGNATURES", ""))),
+            signatures=_signatures(env),
             api_key_parameter=_optional(env, "DAILYBOT_API_KEY_PARAMETER"),
             signatures_parameter=_optional(env, "DAILYBOT_SIGNATURES_PARAMETER"),
             max_delivery_age_seconds=_number(env, "DAILYBOT_MAX_DELIVERY_AGE", 300.0),
@@ -108,6 +160,7 @@ class Settings:
             reply_budget_seconds=_number(env, "DAILYBOT_REPLY_BUDGET", 10.0),
             reply_margin_seconds=_number(env, "DAILYBOT_REPLY_MARGIN", 1.0),
             token_cache_seconds=_number(env, "DAILYBOT_TOKEN_CACHE_SECONDS", 900.0),
+            token_cache_size=int(_number(env, "DAILYBOT_TOKEN_CACHE_SIZE", 1024)),
             http_connect_timeout_seconds=_number(env, "DAILYBOT_CONNECT_TIMEOUT", 2.0),
             http_read_timeout_seconds=_number(env, "DAILYBOT_READ_TIMEOUT", 5.0),
             max_retry_after_seconds=_number(env, "DAILYBOT_MAX_RETRY_AFTER", 5.0),
@@ -116,8 +169,19 @@ class Settings:
             reconcile_period_seconds=_number(env, "DAILYBOT_RECONCILE_PERIOD", 3600.0),
             registry_namespace=_optional(env, "DAILYBOT_REGISTRY_NAMESPACE") or "dailybot-runtime",
             storage_namespace=_optional(env, "DAILYBOT_STORAGE_NAMESPACE"),
+            jobs_queue=_optional(env, "JOBS_QUEUE") or DEFAULT_JOBS_QUEUE,
+            jobs_attempts=max(1, int(_number(env, "JOBS_ATTEMPTS", 3))),
+            jobs_backoff_seconds=_number(env, "JOBS_BACKOFF_SECONDS", 10.0),
+            jobs_timeout_seconds=max(1, int(_number(env, "JOBS_TIMEOUT_SECONDS", 300))),
             fields=DeliveryFields.from_env(env),
         )
+
+
+def _signatures(env: Mapping[str, str]) -> tuple[AcceptedSignature, ...]:
+    try:
+        return parse_signatures(env.get("DAILYBOT_SIGNATURES", ""))
+    except SettingsError as error:
+        raise SettingsError(f"DAILYBOT_SIGNATURES: {error}") from None
 
 
 def _split(raw: str) -> tuple[str, ...]:

@@ -24,7 +24,9 @@ from chalicelib.dailybot.error_mapping import WallClock, error_from_response
 from chalicelib.dailybot.errors import (
     ConnectError,
     DailybotError,
+    DailyLimitExceeded,
     DeadlineExceeded,
+    InvalidRequest,
     InvalidResponse,
     NotFound,
     RateLimited,
@@ -276,11 +278,17 @@ class DailybotClient:
     # -- activity --------------------------------------------------------------------------
 
     def list_activity(
-        self, *, exchange_token: Secret, deadline: Deadline | None = None
+        self,
+        *,
+        exchange_token: Secret,
+        deadline: Deadline | None = None,
+        limit: int | None = None,
     ) -> list[ActivityRecord]:
-        response = self._call(
-            "GET", ACTIVITY_PATH, exchange_token=exchange_token, deadline=deadline
-        )
+        """The command's activity records; with `limit`, the platform is asked for the newest
+        `limit` only (a `limit` query parameter, which the reference does not document: a
+        platform that ignores it answers them all)."""
+        path = ACTIVITY_PATH if limit is None else f"{ACTIVITY_PATH}?limit={int(limit)}"
+        response = self._call("GET", path, exchange_token=exchange_token, deadline=deadline)
         return wire.activity_records_from(_json(response))
 
     def create_activity(
@@ -364,9 +372,11 @@ class DailybotClient:
                 if not should_retry(
                     error, attempt=attempt, safe_to_repeat=safe_to_repeat, policy=self._policy
                 ):
+                    _log_wait_refused(method, path, error, self._policy.max_retry_after_seconds)
                     raise
                 wait = backoff_seconds(error, attempt=attempt, policy=self._policy)
                 if deadline is not None and wait >= deadline.remaining():
+                    _log_wait_refused(method, path, error, deadline.remaining())
                     raise
                 _log_retry(
                     method,
@@ -401,6 +411,11 @@ class DailybotClient:
                 )
             except httpx.HTTPError as exc:
                 raise _transport_error(method, path, exc) from exc
+            except (UnicodeEncodeError, TypeError) as exc:
+                # Raised while encoding the body: the value is not said, it may be anything.
+                raise InvalidRequest(
+                    f"{method} {path}: a value cannot be sent as JSON ({type(exc).__name__})"
+                ) from None
             if response.is_success:
                 return response
             if response.status_code >= 400:
@@ -456,6 +471,27 @@ def _log_retry(
             "wait_seconds": wait,
             "error": type(error).__name__,
             "elapsed_seconds": round(elapsed, 3),
+        },
+    )
+
+
+def _log_wait_refused(method: str, path: str, error: DailybotError, allowed: float) -> None:
+    """Says why a 429 failed at once: its Retry-After was longer than the wait allowed."""
+    if not isinstance(error, RateLimited) or error.retry_after is None:
+        return
+    if error.retry_after <= allowed or isinstance(error, DailyLimitExceeded):
+        return
+    logger.info(
+        "Dailybot %s %s asked to wait %.3f s, more than the %.3f s allowed: not retried",
+        method,
+        path,
+        error.retry_after,
+        allowed,
+        extra={
+            "dailybot_method": method,
+            "dailybot_path": path,
+            "retry_after_seconds": error.retry_after,
+            "allowed_seconds": round(allowed, 3),
         },
     )
 

@@ -26,6 +26,7 @@ from chalicelib.dailybot.models import (
 )
 from chalicelib.redaction import Secret
 from chalicelib.runtime.intake.delivery import Delivery, DeliveryKind, EventCallback, ScheduledRun
+from chalicelib.runtime.jobs.deferral import InvalidDeferral, JobCollector
 
 T = TypeVar("T")
 
@@ -109,7 +110,7 @@ class Activity:
         """Records, newest first (at most `limit`)."""
         if self._before_read is not None:
             self._before_read()
-        records = self._session.as_user(self._session.client.list_activity)
+        records = self._session.as_user(self._session.client.list_activity, limit=limit)
         newest_first = sorted(records, key=lambda record: record.created_at, reverse=True)
         return newest_first if limit is None else newest_first[:limit]
 
@@ -234,11 +235,19 @@ class Context:
         session: PlatformSession,
         *,
         storage_namespace: str | None = None,
+        user_namespace: str = "dailybot-runtime",
+        jobs: JobCollector | None = None,
         before_activity_read: Callable[[], object] | None = None,
     ) -> None:
         """`before_activity_read` runs before the activity log is read: the runtime records
         a command's usage while its handler runs, and the handler must see that record."""
         self._delivery = delivery
+        self._jobs = jobs
+        self._user_storage = (
+            None
+            if delivery.user_uuid is None
+            else Storage(session, namespace=f"{user_namespace}:user:{delivery.user_uuid}")
+        )
         self.text: str = delivery.text
         self.words: tuple[str, ...] = tuple(delivery.text.split())
         self.user = User(delivery.user_uuid, delivery.user_full_name)
@@ -252,6 +261,23 @@ class Context:
 
     def __repr__(self) -> str:
         return f"Context(kind={self.kind.value!r}, subject={self._delivery.subject!r})"
+
+    def defer(self, job: Callable[..., object], /, **arguments: Any) -> str:
+        """Queues `job(ctx, **arguments)` to run after this reply; its return value is sent as
+        a follow-up message. `job` must be registered with `@job(name)` and the arguments
+        JSON values; anything else raises `InvalidDeferral` here. Queued only if this run
+        finishes successfully; answers the job's identity."""
+        if self._jobs is None:
+            raise InvalidDeferral("jobs cannot be deferred from here")
+        return self._jobs.defer(job, arguments)
+
+    @property
+    def user_storage(self) -> Storage:
+        """Storage of this user alone, apart from the command-wide `storage`: no key a user
+        types into a command-wide key can reach it. Keep per-user state here."""
+        if self._user_storage is None:
+            raise LookupError("this delivery is about no user, so it has no user storage")
+        return self._user_storage
 
     @property
     def kind(self) -> DeliveryKind:

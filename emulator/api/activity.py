@@ -1,4 +1,7 @@
-"""``/v1/platform/activity/``: the command's activity log (create, and list newest first)."""
+"""``/v1/platform/activity/``: the command's activity log (create, and list newest first).
+
+``GET`` takes an optional ``limit``: the newest ``limit`` records, still newest first.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +16,14 @@ from emulator.database import Row
 from emulator.errors import invalid
 from emulator.state import EmulatorState
 from emulator.timestamps import iso_z
-from emulator.validation import MISSING, json_object, json_object_field, text, uuid_text
+from emulator.validation import (
+    MISSING,
+    json_object,
+    json_object_field,
+    query_limit,
+    text,
+    uuid_text,
+)
 
 MAX_METADATA_BYTES = 64 * 1024
 
@@ -45,16 +55,17 @@ async def create_activity(request: Request, state: EmulatorState, caller: Caller
     )
     row = state.database.one("SELECT * FROM activity WHERE id = ?", (record_id,))
     assert row is not None  # just inserted
-    return JSONResponse(_record(row), status_code=201)
+    return JSONResponse(activity_record(row), status_code=201)
 
 
 async def list_activity(request: Request, state: EmulatorState, caller: Caller) -> Response:
     grant = caller.require_grant()
+    limit = query_limit(request)
     rows = state.database.all(
-        "SELECT * FROM activity WHERE command = ? AND organization = ? ORDER BY id DESC",
-        (grant.command_uuid, grant.organization_uuid),
+        "SELECT * FROM activity WHERE command = ? AND organization = ? ORDER BY id DESC LIMIT ?",
+        (grant.command_uuid, grant.organization_uuid, -1 if limit is None else limit),
     )
-    return JSONResponse([_record(row) for row in rows])
+    return JSONResponse([activity_record(row) for row in rows])
 
 
 def _user(state: EmulatorState, body: dict[str, Any], organization_uuid: str, default: str) -> str:
@@ -66,7 +77,7 @@ def _user(state: EmulatorState, body: dict[str, Any], organization_uuid: str, de
     return user.uuid
 
 
-def _record(row: Row) -> dict[str, Any]:
+def activity_record(row: Row) -> dict[str, Any]:
     return {
         "command": row["command"],
         "organization": row["organization"],

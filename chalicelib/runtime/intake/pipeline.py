@@ -1,7 +1,8 @@
 """The intake: every delivery goes through the same gates, once, in this order.
 
 1. signature (401 `invalid_signature`, nothing else happens, nothing about it is logged)
-2. parse and validate (4xx `{"code", "message"}`)
+2. parse and validate (4xx `{"code", "message"}`); a signature bound to another command than
+   the one the body names is refused here (401 `signature_not_for_command`)
 3. freshness (4xx `stale_delivery` / `delivery_in_future`)
 4. de-duplication (a duplicate gets the first reply; one still running, a polite reply)
 5. the self-registration check, then dispatch to the registered handler
@@ -21,11 +22,10 @@ from typing import Final, Protocol
 
 from chalicelib.dailybot.client import DailybotClient
 from chalicelib.dailybot.deadline import Deadline
-from chalicelib.dailybot.errors import DailybotError
+from chalicelib.dailybot.errors import DailybotError, InvalidRequest, ValidationFailed
 from chalicelib.dailybot.models import JSONValue
 from chalicelib.dailybot.tokens import ExchangeTokenBroker
 from chalicelib.observability import DeliveryObservation, logger, redactor
-from chalicelib.redaction import Secret
 from chalicelib.runtime.context import Activity, Context, PlatformSession
 from chalicelib.runtime.idempotency.ledger import (
     DeliveryInProgress,
@@ -39,9 +39,11 @@ from chalicelib.runtime.intake.delivery import (
     DeliveryRefused,
     parse_delivery,
 )
-from chalicelib.runtime.intake.gates import freshness_problem, signature_accepted
+from chalicelib.runtime.intake.gates import freshness_problem, matching_signature
 from chalicelib.runtime.intake.http import IncomingRequest, OutgoingResponse
 from chalicelib.runtime.intake.worker import Overrun, wait_within, workers
+from chalicelib.runtime.jobs.deferral import JobCollector, origin_of
+from chalicelib.runtime.jobs.queue import JobQueue
 from chalicelib.runtime.registration.cold_start import count_reconcile_error
 from chalicelib.runtime.registry import CommandRegistry, Handler
 from chalicelib.runtime.replies import (
@@ -51,17 +53,26 @@ from chalicelib.runtime.replies import (
     failure_reply,
     in_progress_reply,
     overrun_reply,
+    refused_reply,
     unknown_command_reply,
 )
-from chalicelib.settings import Settings
+from chalicelib.settings import AcceptedSignature, Settings
 
 # The self-registration check may use at most this much of the reply budget.
 REGISTRATION_BUDGET_SECONDS: Final = 3.0
 
+_OTHER_COMMAND: Final = (
+    "signature_not_for_command",
+    "The X-DailyBot-Signature header belongs to another command than the one named.",
+)
 _FRESHNESS: Final = {
     "stale": ("stale_delivery", "The delivery is older than the accepted window."),
     "future": ("delivery_in_future", "The delivery's timestamp is too far in the future."),
 }
+
+
+class JobsNotQueued(Exception):
+    """The run succeeded but its deferred jobs could not be queued: the run does not count."""
 
 
 class RegistrationCheck(Protocol):
@@ -109,8 +120,9 @@ class Intake:
         ledger: DeliveryLedger,
         registry: CommandRegistry,
         registration: RegistrationCheck | None = None,
+        jobs: JobQueue | None = None,
         wall_clock: Callable[[], float] = time.time,
-        accepted_signatures: Callable[[], Sequence[Secret]] | None = None,
+        accepted_signatures: Callable[[], Sequence[AcceptedSignature]] | None = None,
     ) -> None:
         self._settings = settings
         # Read on every delivery (through a cache) so a rotated signature needs no restart.
@@ -120,6 +132,7 @@ class Intake:
         self._ledger = ledger
         self._registry = registry
         self._registration = registration
+        self._jobs = jobs
         self._wall_clock = wall_clock
 
     def handle(self, request: IncomingRequest) -> OutgoingResponse:
@@ -139,7 +152,8 @@ class Intake:
     def _handle(
         self, request: IncomingRequest, deadline: Deadline, observation: DeliveryObservation
     ) -> Verdict:
-        if not signature_accepted(request.headers, self._accepted_signatures()):
+        signature = matching_signature(request.headers, self._accepted_signatures())
+        if signature is None:
             return Verdict.refused(
                 401, "invalid_signature", "The X-DailyBot-Signature header is missing or wrong."
             )
@@ -149,6 +163,8 @@ class Intake:
             )
         except DeliveryRefused as refused:
             return Verdict.refused(refused.status, refused.code, refused.message)
+        if not signature.covers(delivery.command_uuid):
+            return Verdict.refused(401, *_OTHER_COMMAND)
         redactor.remember(delivery.exchange_token)
         observation.identify(
             correlation_id=delivery.identity[:16], kind=delivery.kind, subject=delivery.subject
@@ -169,9 +185,19 @@ class Intake:
                 delivery.identity,
                 lambda: self._run(delivery, deadline, observation),
                 remember=_reply_body,
+                # The store gets what the handler's budget leaves, never the reply's margin.
+                wait_until=deadline.shortened(self._settings.reply_margin_seconds / 2).at,
             )
         except DeliveryInProgress:
             return Verdict.reply(in_progress_reply(), "duplicate", "in_progress")
+        except JobsNotQueued:
+            logger.exception("the deferred jobs could not be queued")
+            return Verdict.refused(
+                503,
+                "queue_unavailable",
+                "The delivery cannot be handled right now.",
+                outcome="failed",
+            )
         except LedgerUnavailable:
             logger.exception("the idempotency store failed")
             return Verdict.refused(
@@ -198,6 +224,7 @@ class Intake:
         handler = self._handler_for(delivery)
         if handler is None:
             return self._unhandled(delivery)
+        collector = JobCollector(self._registry, delivery.identity, origin_of(delivery))
         # A command's usage record is made here while its handler runs on a worker, so the
         # reply waits for the slower of the two, not for both in a row; a handler reading the
         # activity log waits for the record first, so it sees its own invocation.
@@ -206,6 +233,8 @@ class Intake:
             delivery,
             session,
             storage_namespace=self._settings.storage_namespace,
+            user_namespace=self._settings.registry_namespace,
+            jobs=None if self._jobs is None else collector,
             before_activity_read=usage_recorded.wait if usage_recorded else None,
         )
         job = workers.submit(lambda: as_reply(handler(context)))
@@ -222,7 +251,20 @@ class Intake:
             return Verdict.reply(overrun_reply(delivery.subject), "failed", "overrun")
         except Exception as exc:
             return self._failed(delivery, session, deadline, observation, exc)
+        self._queue(collector)
         return Verdict.reply(reply)
+
+    def _queue(self, collector: JobCollector) -> None:
+        """Queues what the run deferred, now that it finished (still inside its claim)."""
+        if self._jobs is None:
+            return
+        try:
+            for message in collector.collected():
+                self._jobs.send(message)
+        except Exception as exc:
+            # The claim is released: a redelivery runs again and queues the same identities,
+            # which the job runner runs once.
+            raise JobsNotQueued(type(exc).__name__) from exc
 
     def _check_registration(self, delivery: Delivery, session: PlatformSession) -> None:
         if self._registration is None:
@@ -262,6 +304,18 @@ class Intake:
         except Exception:
             logger.exception("recording the command's usage failed")
 
+    def _refused(
+        self, delivery: Delivery, exc: DailybotError, observation: DeliveryObservation
+    ) -> Verdict:
+        """Ordinary bad input the platform (or the encoder) refused: said, not a crash."""
+        observation.platform_errors += 1
+        logger.warning("the platform refused the handler's request: %s", exc)
+        if isinstance(exc, ValidationFailed):
+            what = f"the platform refused it ({exc.details})."
+        else:
+            what = "the text holds characters that cannot be sent."
+        return Verdict.reply(refused_reply(delivery.subject, what), "answered", "platform_refused")
+
     def _failed(
         self,
         delivery: Delivery,
@@ -270,6 +324,8 @@ class Intake:
         observation: DeliveryObservation,
         exc: Exception,
     ) -> Verdict:
+        if isinstance(exc, ValidationFailed | InvalidRequest):
+            return self._refused(delivery, exc, observation)
         platform = isinstance(exc, DailybotError)
         if platform:
             observation.platform_errors += 1
