@@ -45,8 +45,10 @@ browser:
 	fi
 	@[ -x $(CHROMIUM) ] || echo "no $(CHROMIUM) and no way to install it: the browser tests skip"
 
+# Three workers on two cores: most tests wait on processes they start (the emulator,
+# `chalice local`, moto's server), so the suite runs in about half the time.
 pytest: $(STAMP) browser
-	$(PY) -m pytest --cov --cov-report=term --cov-fail-under=90 $(ARGS)
+	$(PY) -m pytest -n 3 --cov --cov-report=term --cov-fail-under=90 $(ARGS)
 
 package: $(STAMP)
 	$(PY) -m infra.package $(ARGS)

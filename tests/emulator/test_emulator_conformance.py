@@ -36,9 +36,9 @@ MISSING_CONTEXT = {
 ENDPOINTS = [
     ("POST", "/v1/auth/fetch-command-exchange-token/"),
     ("POST", "/v1/platform/scheduling/"),
-    ("GET", f"/v1/platform/scheduling/{uuid.uuid4()}/"),
-    ("PUT", f"/v1/platform/scheduling/{uuid.uuid4()}/"),
-    ("DELETE", f"/v1/platform/scheduling/{uuid.uuid4()}/"),
+    ("GET", "/v1/platform/scheduling/5a1e0000-0000-4000-8000-000000000001/"),
+    ("PUT", "/v1/platform/scheduling/5a1e0000-0000-4000-8000-000000000002/"),
+    ("DELETE", "/v1/platform/scheduling/5a1e0000-0000-4000-8000-000000000003/"),
     ("POST", "/v1/platform/storage/"),
     ("POST", "/v1/platform/event-subscription/"),
     ("DELETE", "/v1/platform/event-subscription/"),
@@ -237,7 +237,9 @@ def test_create_schedule_without_token_or_command(http: httpx.Client):
     }
 
 
-@pytest.mark.parametrize("command_uuid", [GLOBEX_COMMAND, str(uuid.uuid4()), "garbage"])
+@pytest.mark.parametrize(
+    "command_uuid", [GLOBEX_COMMAND, "5a1e0000-0000-4000-8000-000000000004", "garbage"]
+)
 def test_create_schedule_with_a_foreign_or_unknown_command(http: httpx.Client, command_uuid: str):
     response = http.post(
         "/v1/platform/scheduling/",
