@@ -29,10 +29,10 @@ run: $(STAMP)
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
-	$(PY) -m ruff format --check app.py chalicelib emulator infra devstack benchmarks tests
+	$(PY) -m ruff format --check app.py chalicelib emulator infra devstack benchmarks testkit tests
 
 typecheck: $(STAMP)
-	$(PY) -m mypy --strict app.py chalicelib emulator infra devstack benchmarks
+	$(PY) -m mypy --strict app.py chalicelib emulator infra devstack benchmarks testkit
 
 pytest: $(STAMP)
 	$(PY) -m pytest --cov --cov-report=term --cov-fail-under=90 $(ARGS)

@@ -8,6 +8,8 @@ comes from the composition root (`app.py`): nothing here knows which commands ex
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -77,11 +79,13 @@ def build_runtime(
     *,
     transport: httpx.BaseTransport | None = None,
     registration: RegistrationCheck | Literal["cold-start"] | None = "cold-start",
+    wall_clock: Callable[[], float] = time.time,
 ) -> Runtime:
     """The runtime for `registry` and `settings` (from the environment by default).
 
     `registration` is the self-registration check each new delivery runs: the cold-start
-    reconcile by default; None for none (tests give their own).
+    reconcile by default; None for none (tests give their own). `wall_clock` is what a
+    delivery's timestamp is checked against (a test platform's virtual clock in the test kit).
     """
     settings = resolve_secrets(settings or Settings.from_env())
     redactor.configure((settings.api_key, *settings.signatures))
@@ -114,6 +118,7 @@ def build_runtime(
         registry=registry,
         registration=registration,
         accepted_signatures=signatures,
+        wall_clock=wall_clock,
     )
     return Runtime(client, ledger, intake)
 

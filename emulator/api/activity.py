@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from emulator.access import Caller
-from emulator.database import Row
+from emulator.database import Database, Row
 from emulator.errors import invalid
 from emulator.state import EmulatorState
 from emulator.timestamps import iso_z
@@ -45,16 +45,25 @@ async def create_activity(request: Request, state: EmulatorState, caller: Caller
     )
     row = state.database.one("SELECT * FROM activity WHERE id = ?", (record_id,))
     assert row is not None  # just inserted
-    return JSONResponse(_record(row), status_code=201)
+    return JSONResponse(activity_record(row), status_code=201)
 
 
 async def list_activity(request: Request, state: EmulatorState, caller: Caller) -> Response:
     grant = caller.require_grant()
-    rows = state.database.all(
-        "SELECT * FROM activity WHERE command = ? AND organization = ? ORDER BY id DESC",
-        (grant.command_uuid, grant.organization_uuid),
+    return JSONResponse(
+        command_activity(state.database, grant.organization_uuid, grant.command_uuid)
     )
-    return JSONResponse([_record(row) for row in rows])
+
+
+def command_activity(
+    database: Database, organization_uuid: str, command_uuid: str
+) -> list[dict[str, Any]]:
+    """A command's records in one organization, newest first (what `GET` answers)."""
+    rows = database.all(
+        "SELECT * FROM activity WHERE command = ? AND organization = ? ORDER BY id DESC",
+        (command_uuid, organization_uuid),
+    )
+    return [activity_record(row) for row in rows]
 
 
 def _user(state: EmulatorState, body: dict[str, Any], organization_uuid: str, default: str) -> str:
@@ -66,7 +75,8 @@ def _user(state: EmulatorState, body: dict[str, Any], organization_uuid: str, de
     return user.uuid
 
 
-def _record(row: Row) -> dict[str, Any]:
+def activity_record(row: Row) -> dict[str, Any]:
+    """A stored record in the seed's shape."""
     return {
         "command": row["command"],
         "organization": row["organization"],
