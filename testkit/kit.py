@@ -23,10 +23,11 @@ from chalicelib.dailybot.models import ActivityRecord
 from chalicelib.redaction import redact_text
 from chalicelib.runtime import Button
 from chalicelib.runtime.composition import build_runtime
+from chalicelib.runtime.context import user_storage_namespace
 from chalicelib.runtime.registration import sync
 from chalicelib.settings import Settings
 from emulator.api.activity import command_activity
-from emulator.api.storage import command_scope, scope_values
+from emulator.api.storage import command_scope, namespace_scope, scope_values
 from emulator.app import create_app
 from emulator.config import EmulatorConfig
 from emulator.schedules import command_schedules
@@ -61,8 +62,10 @@ class Dailybot:
         state: EmulatorState,
         control: httpx.Client,
         traffic: Traffic,
+        settings: Settings,
     ) -> None:
         self._world = world
+        self._settings = settings
         self._state = state
         self._control_client = control
         self._traffic = traffic
@@ -178,6 +181,13 @@ class Dailybot:
         """The command's storage as `user`'s organization sees it."""
         who = self._world.user(user)
         scope = command_scope(who.organization_uuid, self._world.command.uuid)
+        return MappingProxyType(scope_values(self._state.database, scope))
+
+    def user_storage(self, user: User | str | None = None) -> Mapping[str, Any]:
+        """A user's own storage (`ctx.user_storage`; the default user's), read-only, as now."""
+        who = self._world.user(user)
+        namespace = user_storage_namespace(self._settings.registry_namespace, who.uuid)
+        scope = namespace_scope(self._world.command.organization_uuid, namespace)
         return MappingProxyType(scope_values(self._state.database, scope))
 
     @property
@@ -325,14 +335,15 @@ def open_dailybot(deployment: Deployment, world: KitWorld) -> Iterator[Dailybot]
     env = kit_environment(world)
     try:
         _register(deployment, env, platform)
+        settings = Settings.from_env(env)
         runtime = build_runtime(
             deployment.registry,
-            Settings.from_env(env),
+            settings,
             transport=platform,
             wall_clock=state.clock.now,
         )
         deployment.container.reset(runtime)
-        yield Dailybot(world, state, control, traffic)
+        yield Dailybot(world, state, control, traffic, settings)
     finally:
         deployment.container.reset(None)
         control.close()

@@ -1,7 +1,8 @@
 """`standup-reminder on CRON` / `standup-reminder off`, and the reminder when it fires.
 
 The scheduled execution belongs to the user who asked (`is_owned_by_user`), so it fires with
-their exchange token; its uuid is kept in storage under a per-user key to turn it off later.
+their exchange token. Its uuid is kept in the user's own storage (`ctx.user_storage`), which
+no key typed into another command can reach: a user can only ever turn off their own.
 """
 
 from __future__ import annotations
@@ -11,13 +12,10 @@ from typing import Final
 from chalicelib.runtime import Context, command, scheduled
 
 SCHEDULE_NAME: Final = "standup-reminder"
+STORAGE_KEY: Final = "standup-reminder"
 USAGE: Final = (
     "Usage: `standup-reminder on CRON` (e.g. `on 0 9 * * 1-5`) or `standup-reminder off`."
 )
-
-
-def storage_key(user_uuid: str | None) -> str:
-    return f"standup-reminder:{user_uuid}"
 
 
 @command("standup-reminder")
@@ -32,20 +30,18 @@ def standup_reminder(ctx: Context) -> str:
 
 
 def _turn_on(ctx: Context, cron: str) -> str:
-    key = storage_key(ctx.user.uuid)
-    _delete_existing(ctx, ctx.storage.get(key))
+    _delete_existing(ctx, ctx.user_storage.get(STORAGE_KEY))
     uuid = ctx.schedules.create(SCHEDULE_NAME, cron=cron, is_owned_by_user=True)
-    ctx.storage.set(key, uuid)
+    ctx.user_storage.set(STORAGE_KEY, uuid)
     return f"Standup reminder on (`{cron}`). Scheduled execution: `{uuid}`."
 
 
 def _turn_off(ctx: Context) -> str:
-    key = storage_key(ctx.user.uuid)
-    existing = ctx.storage.get(key)
+    existing = ctx.user_storage.get(STORAGE_KEY)
     if not isinstance(existing, str):
         return "You have no standup reminder on."
     _delete_existing(ctx, existing)
-    ctx.storage.delete(key)
+    ctx.user_storage.delete(STORAGE_KEY)
     return "Standup reminder off."
 
 

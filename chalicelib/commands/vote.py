@@ -1,6 +1,6 @@
 """`vote`: a poll with buttons; clicking one runs `vote yes` or `vote no` as a command.
 
-Each user has one vote, kept in storage under a key of their own.
+Each user has one vote, kept in their own storage (`ctx.user_storage`).
 """
 
 from __future__ import annotations
@@ -13,8 +13,7 @@ CHOICES: Final = ("yes", "no")
 QUESTION: Final = "Shall we ship it?"
 
 
-def ballot_key(user_uuid: str | None) -> str:
-    return f"vote:ballot:{user_uuid}"
+BALLOT_KEY: Final = "vote"
 
 
 @command("vote")
@@ -31,5 +30,5 @@ def vote(ctx: Context) -> Reply | str:
     choice = ctx.words[0].lower()
     if choice not in CHOICES or len(ctx.words) != 1:
         return "Usage: `vote` to see the question, `vote yes` or `vote no` to answer."
-    ctx.storage.set(ballot_key(ctx.user.uuid), choice)
+    ctx.user_storage.set(BALLOT_KEY, choice)
     return f"You voted *{choice}*."

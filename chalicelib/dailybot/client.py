@@ -25,6 +25,7 @@ from chalicelib.dailybot.errors import (
     ConnectError,
     DailybotError,
     DeadlineExceeded,
+    InvalidRequest,
     InvalidResponse,
     NotFound,
     RateLimited,
@@ -272,11 +273,17 @@ class DailybotClient:
     # -- activity --------------------------------------------------------------------------
 
     def list_activity(
-        self, *, exchange_token: Secret, deadline: Deadline | None = None
+        self,
+        *,
+        exchange_token: Secret,
+        deadline: Deadline | None = None,
+        limit: int | None = None,
     ) -> list[ActivityRecord]:
-        response = self._call(
-            "GET", ACTIVITY_PATH, exchange_token=exchange_token, deadline=deadline
-        )
+        """The command's activity records; with `limit`, the platform is asked for the newest
+        `limit` only (a `limit` query parameter, which the reference does not document: a
+        platform that ignores it answers them all)."""
+        path = ACTIVITY_PATH if limit is None else f"{ACTIVITY_PATH}?limit={int(limit)}"
+        response = self._call("GET", path, exchange_token=exchange_token, deadline=deadline)
         return wire.activity_records_from(_json(response))
 
     def create_activity(
@@ -393,6 +400,11 @@ class DailybotClient:
                 )
             except httpx.HTTPError as exc:
                 raise _transport_error(method, path, exc) from exc
+            except (UnicodeEncodeError, TypeError) as exc:
+                # Raised while encoding the body: the value is not said, it may be anything.
+                raise InvalidRequest(
+                    f"{method} {path}: a value cannot be sent as JSON ({type(exc).__name__})"
+                ) from None
             if response.is_success:
                 return response
             if response.status_code >= 400:

@@ -32,6 +32,11 @@ class DeadlineExceeded(DailybotError):
     """The caller's deadline left no time to make (or retry) the request."""
 
 
+class InvalidRequest(DailybotError):
+    """A value in the request cannot be sent as JSON text (a lone surrogate, say); nothing was
+    sent."""
+
+
 class InvalidResponse(DailybotError):
     """A success answer whose body does not have the documented shape."""
 

@@ -104,7 +104,7 @@ class Activity:
 
     def recent(self, limit: int | None = None) -> list[ActivityRecord]:
         """Records, newest first (at most `limit`)."""
-        records = self._session.as_user(self._session.client.list_activity)
+        records = self._session.as_user(self._session.client.list_activity, limit=limit)
         newest_first = sorted(records, key=lambda record: record.created_at, reverse=True)
         return newest_first if limit is None else newest_first[:limit]
 
@@ -207,6 +207,11 @@ class Messages:
         self._session.as_user(self._session.client.send_message, message)
 
 
+def user_storage_namespace(prefix: str, user_uuid: str) -> str:
+    """The storage namespace of one user's own storage (`Context.user_storage`)."""
+    return f"{prefix}:user:{user_uuid}"
+
+
 @dataclass(frozen=True)
 class User:
     """The person the delivery is about (absent for event callbacks)."""
@@ -229,8 +234,14 @@ class Context:
         session: PlatformSession,
         *,
         storage_namespace: str | None = None,
+        user_namespace: str = "dailybot-runtime",
     ) -> None:
         self._delivery = delivery
+        self._user_storage = (
+            None
+            if delivery.user_uuid is None
+            else Storage(session, namespace=user_storage_namespace(user_namespace, delivery.user_uuid))
+        )
         self.text: str = delivery.text
         self.words: tuple[str, ...] = tuple(delivery.text.split())
         self.user = User(delivery.user_uuid, delivery.user_full_name)
@@ -244,6 +255,14 @@ class Context:
 
     def __repr__(self) -> str:
         return f"Context(kind={self.kind.value!r}, subject={self._delivery.subject!r})"
+
+    @property
+    def user_storage(self) -> Storage:
+        """Storage of this user alone, apart from the command-wide `storage`: no key a user
+        types into a command-wide key can reach it. Keep per-user state here."""
+        if self._user_storage is None:
+            raise LookupError("this delivery is about no user, so it has no user storage")
+        return self._user_storage
 
     @property
     def kind(self) -> DeliveryKind:

@@ -90,6 +90,10 @@ def failure_reply(subject: str) -> Reply:
     )
 
 
+def refused_reply(subject: str, what: str) -> Reply:
+    return Reply(f"Sorry, *{subject}* could not do that: {what}")
+
+
 def overrun_reply(subject: str) -> Reply:
     return Reply(f"Sorry, *{subject}* is taking too long to answer. Please try again in a moment.")
 

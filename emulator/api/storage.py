@@ -47,7 +47,7 @@ async def storage_operation(request: Request, state: EmulatorState, caller: Call
 def _scope(body: dict[str, Any], caller: Caller) -> str:
     namespace = text(body, "namespace", nullable=True)
     if namespace not in (MISSING, None):
-        return f"namespace:{caller.key.organization_uuid}:{namespace}"
+        return namespace_scope(caller.key.organization_uuid, namespace)
     if caller.grant is not None:
         return command_scope(caller.grant.organization_uuid, caller.grant.command_uuid)
     raise coded(
@@ -55,6 +55,11 @@ def _scope(body: dict[str, Any], caller: Caller) -> str:
         "You must provide either a valid exchange token or a namespace parameter",
         "missing_context",
     )
+
+
+def namespace_scope(organization_uuid: str, namespace: str) -> str:
+    """The storage of one namespace of an organization (the API key's)."""
+    return f"namespace:{organization_uuid}:{namespace}"
 
 
 def command_scope(organization_uuid: str, command_uuid: str) -> str:

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 from testkit import Dailybot
 
-REMINDER_KEY = "standup-reminder:aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa"
-
-
 def reminders(dailybot: Dailybot) -> list[str | None]:
     return [s.cron for s in dailybot.schedules if s.name == "standup-reminder" and s.is_active]
 
@@ -19,7 +16,8 @@ def test_on_creates_an_owned_schedule_and_remembers_it(dailybot: Dailybot) -> No
     assert schedule.is_owned_by_user is True
     assert schedule.user_uuid == dailybot.user.uuid
     assert schedule.uuid in reply.message
-    assert dailybot.storage[REMINDER_KEY] == schedule.uuid
+    assert dict(dailybot.user_storage()) == {"standup-reminder": schedule.uuid}
+    assert dict(dailybot.storage) == {}
 
 
 def test_on_twice_replaces_the_schedule(dailybot: Dailybot) -> None:
@@ -34,7 +32,7 @@ def test_off_deletes_the_schedule(dailybot: Dailybot) -> None:
 
     assert dailybot.invoke("standup-reminder off").message == "Standup reminder off."
     assert reminders(dailybot) == []
-    assert REMINDER_KEY not in dailybot.storage
+    assert dict(dailybot.user_storage()) == {}
     assert dailybot.invoke("standup-reminder off").message == "You have no standup reminder on."
 
 

@@ -22,9 +22,9 @@ def test_each_user_has_one_vote(dailybot: Dailybot) -> None:
     assert dailybot.click(no, user="John Roe").message == "You voted *no*."
     dailybot.click(no)
 
-    jane, john = dailybot.users[:2]
-    assert dailybot.storage[f"vote:ballot:{jane.uuid}"] == "no"
-    assert dailybot.storage[f"vote:ballot:{john.uuid}"] == "no"
+    assert dailybot.user_storage()["vote"] == "no"
+    assert dailybot.user_storage("John Roe")["vote"] == "no"
+    assert dict(dailybot.storage) == {}
 
 
 def test_an_unknown_choice_explains_the_usage(dailybot: Dailybot) -> None:

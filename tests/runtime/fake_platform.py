@@ -120,6 +120,8 @@ class FakePlatform:
     def _storage(self, token: str | None, body: Any) -> httpx.Response:
         scope = self.storage[body.get("namespace") or "command"]
         key = body["params"]["key"]
+        if len(key) > 255:  # the platform's own validation answer
+            return httpx.Response(400, json={"details": "'params.key' is longer than 255."})
         if body["op"] == "set":
             scope[key] = body["params"]["value"]
         elif body["op"] == "delete":

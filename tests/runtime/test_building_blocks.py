@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import subprocess
@@ -18,7 +19,12 @@ from chalicelib.runtime.declarations import (
     ScheduleDeclaration,
     normalise_event_name,
 )
-from chalicelib.runtime.intake.delivery import delivery_identity, parse_instant
+from chalicelib.runtime.intake.delivery import (
+    Delivery,
+    delivery_identity,
+    parse_delivery,
+    parse_instant,
+)
 from chalicelib.runtime.intake.gates import freshness_problem
 from chalicelib.runtime.intake.worker import Overrun, run_within
 from chalicelib.runtime.registry import CommandRegistry
@@ -31,6 +37,7 @@ from chalicelib.runtime.replies import (
     unknown_command_reply,
 )
 from chalicelib.settings import DeliveryFields
+from tests.runtime.deliveries import invocation, sample
 from tests.servers import ROOT
 
 
@@ -181,6 +188,32 @@ def test_identity_ignores_the_exchange_token_and_key_order() -> None:
 
     assert one == delivery_identity({"b": 2, "a": 1, "exchange_token": "t2"}, fields)
     assert one != delivery_identity({"a": 1, "b": 3}, fields)
+
+
+def test_identity_is_that_of_the_parsed_delivery_not_of_its_spelling() -> None:
+    base = invocation("remember", "color blue", event_timestamp="2026-12-02T10:00:00Z")
+    same = [
+        {**base, "event_timestamp": "2026-12-02T10:00:00+00:00"},
+        {**base, "event_timestamp": "2026-12-02T05:00:00-05:00"},
+        {**base, "intent": " REMEMBER "},
+        {**base, "user_uuid": base["user_uuid"].upper()},
+        {**base, "exchange_token": "another-attempt"},
+    ]
+    different = [
+        {**base, "event_timestamp": "2026-12-02T10:00:01Z"},
+        {**base, "query": "color red"},
+        {**base, "intent": "recall"},
+    ]
+
+    identity = _parsed(base).identity
+    assert [_parsed(body).identity for body in same] == [identity] * len(same)
+    assert identity not in {_parsed(body).identity for body in different}
+    kudos = sample("event_kudos_posted")
+    assert _parsed({**kudos, "event": "KUDOS_POSTED"}).identity == _parsed(kudos).identity
+
+
+def _parsed(body: dict[str, object]) -> Delivery:
+    return parse_delivery(json.dumps(body).encode(), DeliveryFields(), max_bytes=1 << 20)
 
 
 def test_the_worker_returns_raises_or_gives_up_in_time() -> None:

@@ -55,7 +55,7 @@ def test_users_are_named_by_object_uuid_or_full_name(dailybot: Dailybot) -> None
 
     assert dailybot.user == jane
     assert dailybot.invoke("vote yes", user=john.uuid).message == "You voted *yes*."
-    assert dailybot.storage[f"vote:ballot:{john.uuid}"] == "yes"
+    assert dailybot.user_storage(john)["vote"] == "yes"
     with pytest.raises(KitError, match="no fixture user 'Nobody'"):
         dailybot.invoke("vote", user="Nobody")
     assert kim.organization_uuid != jane.organization_uuid

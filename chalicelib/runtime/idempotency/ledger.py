@@ -25,10 +25,28 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
 
 from chalicelib.dailybot.models import JSONValue
+from chalicelib.observability import logger
 from chalicelib.runtime.idempotency.sqlite_store import SQLitePersistenceLayer, database_path
+from chalicelib.runtime.idempotency.wait import waits_until
 from chalicelib.settings import SettingsError
 
 KEY_PREFIX: Final = "dailybot-delivery"
+# botocore's defaults wait 60 s to connect, 60 s to read, and retry: far past Dailybot's ten
+# seconds. One store call here takes at most 2 attempts of (1 s connect + 2 s read); a claim
+# and a save are two calls, so the store never holds a reply past the budget.
+DYNAMODB_TIMEOUTS: Final = {"connect_timeout": 1.0, "read_timeout": 2.0}
+DYNAMODB_ATTEMPTS: Final = 2
+
+
+def dynamodb_config() -> Any:
+    """The botocore `Config` of the DynamoDB store (botocore is imported only for it)."""
+    from botocore.config import Config  # type: ignore[import-untyped]  # noqa: PLC0415
+
+    return Config(
+        **DYNAMODB_TIMEOUTS,
+        retries={"total_max_attempts": DYNAMODB_ATTEMPTS, "mode": "standard"},
+    )
+
 
 T = TypeVar("T")
 
@@ -78,11 +96,14 @@ class DeliveryLedger:
         work: Callable[[], T],
         *,
         remember: Callable[[T], dict[str, JSONValue]],
+        wait_until: float | None = None,
     ) -> T | Replayed:
         """`work()`'s result, run now, or what `remember` kept of an earlier run's result.
 
         Only `remember(result)` (what a duplicate needs) goes into the store; the result
-        itself is handed back directly to the caller that ran it.
+        itself is handed back directly to the caller that ran it. No call to the store waits
+        past `wait_until` (a `time.monotonic()` instant): a store that cannot answer by then
+        is `LedgerUnavailable`, and nothing is stored for the delivery.
         """
         result: list[T] = []
 
@@ -100,10 +121,16 @@ class DeliveryLedger:
             function_kwargs={},
         )
         try:
-            stored = handler.handle()
+            with waits_until(wait_until):
+                stored = handler.handle()
         except IdempotencyAlreadyInProgressError as exc:
             raise DeliveryInProgress(identity[:16]) from exc
         except (IdempotencyPersistenceLayerError, IdempotencyInconsistentStateError) as exc:
+            if result:
+                # The work ran; only keeping its reply failed. Its answer still stands, and the
+                # claim expires after the lock window, as after a crash.
+                logger.warning("could not store a finished run's reply: %s", type(exc).__name__)
+                return result[0]
             raise LedgerUnavailable(type(exc).__name__) from exc
         if result:
             return result[0]
@@ -135,5 +162,6 @@ def _dynamodb_store(table: str, endpoint: str | None) -> BasePersistenceLayer:
         "dynamodb",
         endpoint_url=endpoint,
         region_name=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION"),
+        config=dynamodb_config(),
     )
     return DynamoDBPersistenceLayer(table_name=table, boto3_client=client)

@@ -11,6 +11,8 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Final
 
@@ -23,6 +25,8 @@ from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import (
     STATUS_CONSTANTS,
     DataRecord,
 )
+
+from chalicelib.runtime.idempotency.wait import StoreWaitExceeded, seconds_left
 
 _SCHEMA: Final = """
 CREATE TABLE IF NOT EXISTS idempotency_records (
@@ -84,6 +88,27 @@ class SQLitePersistenceLayer(BasePersistenceLayer):
                 self._connection.close()
                 self._connection = None
 
+    @contextmanager
+    def _locked(self) -> Iterator[sqlite3.Connection]:
+        """The connection, held by this thread, waiting no longer than the delivery may.
+
+        Both waits are bounded: for another thread of this process (the lock) and for
+        another process holding the file's write lock (SQLite's busy timeout).
+        """
+        if not self._lock.acquire(timeout=seconds_left(self._busy_timeout)):
+            raise StoreWaitExceeded("another delivery held the idempotency store too long")
+        try:
+            connection = self._connect()
+            busy_ms = int(seconds_left(self._busy_timeout) * 1000)
+            connection.execute(f"PRAGMA busy_timeout = {max(busy_ms, 1)}")
+            yield connection
+        except sqlite3.OperationalError as exc:
+            if "locked" in str(exc) or "busy" in str(exc):
+                raise StoreWaitExceeded("the idempotency store stayed locked") from exc
+            raise
+        finally:
+            self._lock.release()
+
     def _connect(self) -> sqlite3.Connection:
         if self._connection is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -108,7 +133,7 @@ class SQLitePersistenceLayer(BasePersistenceLayer):
         Switching a fresh file to WAL needs a lock that SQLite's busy handler does not wait
         for, so two containers starting together would otherwise see "database is locked".
         """
-        give_up = time.monotonic() + self._busy_timeout
+        give_up = time.monotonic() + seconds_left(self._busy_timeout)
         while True:
             try:
                 connection.execute("PRAGMA journal_mode=WAL")
@@ -125,16 +150,15 @@ class SQLitePersistenceLayer(BasePersistenceLayer):
         )
 
     def _get_record(self, idempotency_key: str) -> DataRecord:
-        with self._lock:
-            row = self._connect().execute(_SELECT, (idempotency_key,)).fetchone()
+        with self._locked() as connection:
+            row = connection.execute(_SELECT, (idempotency_key,)).fetchone()
         if row is None:
             raise IdempotencyItemNotFoundError
         return _to_record(row)
 
     def _put_record(self, data_record: DataRecord) -> None:
         now = time.time()
-        with self._lock:
-            connection = self._connect()
+        with self._locked() as connection:
             connection.execute("BEGIN IMMEDIATE")
             try:
                 claimed = connection.execute(
@@ -166,8 +190,8 @@ class SQLitePersistenceLayer(BasePersistenceLayer):
             raise IdempotencyItemAlreadyExistsError(old_data_record=_to_record(existing))
 
     def _update_record(self, data_record: DataRecord) -> None:
-        with self._lock:
-            self._connect().execute(
+        with self._locked() as connection:
+            connection.execute(
                 "UPDATE idempotency_records SET data = ?, expiration = ?, status = ?,"
                 " validation = COALESCE(?, validation) WHERE id = ?",
                 (
@@ -180,8 +204,8 @@ class SQLitePersistenceLayer(BasePersistenceLayer):
             )
 
     def _delete_record(self, data_record: DataRecord) -> None:
-        with self._lock:
-            self._connect().execute(
+        with self._locked() as connection:
+            connection.execute(
                 "DELETE FROM idempotency_records WHERE id = ?", (data_record.idempotency_key,)
             )
 

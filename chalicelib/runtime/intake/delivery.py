@@ -9,16 +9,20 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Final
+from uuid import UUID
 
 from chalicelib.canonical import canonical_hash
 from chalicelib.dailybot.events import normalise_event_name
 from chalicelib.dailybot.models import JSONValue
 from chalicelib.redaction import Secret
 from chalicelib.settings import DeliveryFields
+
+# The longest spelling `uuid.UUID` reads: "urn:uuid:" and braces around 36 characters.
+_LONGEST_UUID: Final = 45
 
 
 class DeliveryKind(StrEnum):
@@ -89,25 +93,32 @@ def parse_delivery(body: bytes, fields: DeliveryFields, *, max_bytes: int) -> De
         raise DeliveryRefused(413, "body_too_large", f"The body exceeds {max_bytes} bytes.")
     try:
         data = json.loads(body.decode("utf-8"))
-        if not isinstance(data, dict):
-            raise DeliveryRefused(400, "invalid_body", "The body must be a JSON object.")
-        identity = delivery_identity(data, fields)
     except (UnicodeDecodeError, ValueError):
         raise DeliveryRefused(400, "invalid_json", "The body is not valid JSON.") from None
     except RecursionError:  # thousands of nested arrays fit in the size limit
         raise DeliveryRefused(400, "invalid_body", "The body is nested too deeply.") from None
-    reader = _Reader(data)
+    if not isinstance(data, dict):
+        raise DeliveryRefused(400, "invalid_body", "The body must be a JSON object.")
+    delivery = _parse(_Reader(data), data, fields)
+    try:
+        identity = delivery_identity(data, fields, _normalised(delivery, fields))
+    except RecursionError:  # thousands of nested arrays fit in the size limit
+        raise DeliveryRefused(400, "invalid_body", "The body is nested too deeply.") from None
+    return replace(delivery, identity=identity)
+
+
+def _parse(reader: _Reader, data: dict[str, JSONValue], fields: DeliveryFields) -> Delivery:
     common: dict[str, Any] = {
-        "identity": identity,
+        "identity": "",
         "sent_at": reader.timestamp("event_timestamp"),
-        "organization_uuid": reader.text("organization_uuid"),
-        "command_uuid": reader.optional_text(fields.command_uuid),
+        "organization_uuid": reader.uuid("organization_uuid"),
+        "command_uuid": reader.optional_uuid(fields.command_uuid),
         "exchange_token": _token(reader.optional_text(fields.exchange_token)),
     }
     if fields.event in data:
         return _event(reader, fields, common)
     user = {
-        "user_uuid": reader.optional_text("user_uuid"),
+        "user_uuid": reader.optional_uuid("user_uuid"),
         "user_full_name": reader.optional_text("user_full_name"),
         "user_context": reader.optional_object(fields.user_context),
         "text": _query(reader, fields),
@@ -117,15 +128,37 @@ def parse_delivery(body: bytes, fields: DeliveryFields, *, max_bytes: int) -> De
     return Delivery(
         kind=DeliveryKind.COMMAND,
         intent=reader.text("intent").strip().lower(),
-        **common | user | {"user_uuid": reader.text("user_uuid")},
+        **common | user | {"user_uuid": reader.uuid("user_uuid")},
     )
 
 
-def delivery_identity(data: Mapping[str, JSONValue], fields: DeliveryFields) -> str:
-    """The canonical hash of the body without its exchange token (which differs per attempt)."""
-    return canonical_hash(
-        {key: value for key, value in data.items() if key != fields.exchange_token}
-    )
+def delivery_identity(
+    data: Mapping[str, JSONValue],
+    fields: DeliveryFields,
+    normalised: Mapping[str, JSONValue] | None = None,
+) -> str:
+    """The canonical hash of the body without its exchange token (which differs per attempt),
+    its known fields in their parsed form: only a real difference makes a new delivery."""
+    stable = {key: value for key, value in data.items() if key != fields.exchange_token}
+    return canonical_hash(stable | dict(normalised or {}))
+
+
+def _normalised(delivery: Delivery, fields: DeliveryFields) -> dict[str, JSONValue]:
+    """The parsed values of the fields that have more than one spelling (`Z` or `+00:00`,
+    `REMEMBER` or `remember`, `KUDOS_POSTED` or `kudos.posted`, UUIDs in either case)."""
+    values: dict[str, JSONValue] = {
+        "event_timestamp": delivery.sent_at,
+        "organization_uuid": delivery.organization_uuid,
+    }
+    if delivery.user_uuid is not None:
+        values["user_uuid"] = delivery.user_uuid
+    if delivery.command_uuid is not None:
+        values[fields.command_uuid] = delivery.command_uuid
+    if delivery.kind is DeliveryKind.COMMAND:
+        values["intent"] = delivery.intent
+    if delivery.event is not None:
+        values[fields.event] = delivery.event.name
+    return values
 
 
 def _event(reader: _Reader, fields: DeliveryFields, common: dict[str, Any]) -> Delivery:
@@ -198,6 +231,27 @@ class _Reader:
         if not isinstance(value, str):
             raise self._invalid(name, "a string")
         return value
+
+    def uuid(self, name: str) -> str:
+        value = self.optional_uuid(name)
+        if value is None:
+            raise self._missing(name)
+        return value
+
+    def optional_uuid(self, name: str) -> str | None:
+        """A UUID in its canonical lower-case form; anything else is refused, so no field the
+        platform types as a UUID can carry arbitrary text (or size) into the runtime."""
+        value = self.optional_text(name)
+        if value is None:
+            return None
+        try:
+            if len(value) > _LONGEST_UUID:
+                raise ValueError(value[:_LONGEST_UUID])
+            return str(UUID(value))
+        except ValueError:
+            raise DeliveryRefused(
+                400, "invalid_uuid", f"The field {self._prefix}{name!r} must be a UUID."
+            ) from None
 
     def optional_object(self, name: str) -> dict[str, JSONValue] | None:
         value = self._data.get(name)

@@ -20,7 +20,7 @@ from typing import Final, Protocol
 
 from chalicelib.dailybot.client import DailybotClient
 from chalicelib.dailybot.deadline import Deadline
-from chalicelib.dailybot.errors import DailybotError
+from chalicelib.dailybot.errors import DailybotError, InvalidRequest, ValidationFailed
 from chalicelib.dailybot.models import JSONValue
 from chalicelib.dailybot.tokens import ExchangeTokenBroker
 from chalicelib.observability import DeliveryObservation, logger, redactor
@@ -50,6 +50,7 @@ from chalicelib.runtime.replies import (
     failure_reply,
     in_progress_reply,
     overrun_reply,
+    refused_reply,
     unknown_command_reply,
 )
 from chalicelib.settings import Settings
@@ -168,6 +169,8 @@ class Intake:
                 delivery.identity,
                 lambda: self._run(delivery, deadline, observation),
                 remember=_reply_body,
+                # The store gets what the handler's budget leaves, never the reply's margin.
+                wait_until=deadline.shortened(self._settings.reply_margin_seconds / 2).at,
             )
         except DeliveryInProgress:
             return Verdict.reply(in_progress_reply(), "duplicate", "in_progress")
@@ -197,7 +200,12 @@ class Intake:
         handler = self._handler_for(delivery)
         if handler is None:
             return self._unhandled(delivery)
-        context = Context(delivery, session, storage_namespace=self._settings.storage_namespace)
+        context = Context(
+            delivery,
+            session,
+            storage_namespace=self._settings.storage_namespace,
+            user_namespace=self._settings.registry_namespace,
+        )
         try:
             reply = run_within(
                 lambda: self._call_handler(handler, context, delivery, observation),
@@ -257,6 +265,18 @@ class Intake:
             observation.platform_errors += 1
             logger.warning("could not record the command's usage", exc_info=True)
 
+    def _refused(
+        self, delivery: Delivery, exc: DailybotError, observation: DeliveryObservation
+    ) -> Verdict:
+        """Ordinary bad input the platform (or the encoder) refused: said, not a crash."""
+        observation.platform_errors += 1
+        logger.warning("the platform refused the handler's request: %s", exc)
+        if isinstance(exc, ValidationFailed):
+            what = f"the platform refused it ({exc.details})."
+        else:
+            what = "the text holds characters that cannot be sent."
+        return Verdict.reply(refused_reply(delivery.subject, what), "answered", "platform_refused")
+
     def _failed(
         self,
         delivery: Delivery,
@@ -265,6 +285,8 @@ class Intake:
         observation: DeliveryObservation,
         exc: Exception,
     ) -> Verdict:
+        if isinstance(exc, ValidationFailed | InvalidRequest):
+            return self._refused(delivery, exc, observation)
         platform = isinstance(exc, DailybotError)
         if platform:
             observation.platform_errors += 1

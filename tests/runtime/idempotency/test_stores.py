@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -204,3 +206,49 @@ def test_dynamodb_duplicate_gets_the_stored_reply(
 
 def _kept(result: tuple[str, str]) -> dict[str, Any]:
     return {"message": result[1]}
+
+
+def test_a_locked_store_gets_a_503_inside_the_budget_and_stores_nothing(
+    make_runtime: Any, env: dict[str, str]
+) -> None:
+    from chalicelib.runtime.intake.http import IncomingRequest
+    from tests.runtime.deliveries import encode, headers, invocation
+
+    runtime = make_runtime(DAILYBOT_REPLY_BUDGET="2", DAILYBOT_REPLY_MARGIN="0.5")
+    runtime.intake.handle(IncomingRequest.of(encode(invocation("recall", "warm")), headers()))
+    holder = sqlite3.connect(env["IDEMPOTENCY_STORE"].removeprefix("sqlite:///"))
+    holder.execute("BEGIN IMMEDIATE")  # another container writing, for longer than the budget
+    bodies = [encode(invocation("remember", f"k{n} v")) for n in range(3)]
+    answers: list[tuple[int, str, float]] = []
+
+    def deliver(body: bytes) -> None:
+        started = time.monotonic()
+        response = runtime.intake.handle(IncomingRequest.of(body, headers()))
+        answers.append((response.status, response.body["code"], time.monotonic() - started))
+
+    threads = [threading.Thread(target=deliver, args=(body,)) for body in bodies]
+    try:
+        for thread in threads:
+            thread.start()
+            time.sleep(0.05)
+        for thread in threads:
+            thread.join(timeout=10)
+    finally:
+        holder.rollback()
+        holder.close()
+
+    assert [(status, code) for status, code, _ in answers] == [(503, "store_unavailable")] * 3
+    assert all(elapsed < 2.0 for _, _, elapsed in answers), answers
+    # Nothing was stored for them: redelivered once the store answers, each runs.
+    again = runtime.intake.handle(IncomingRequest.of(bodies[0], headers()))
+    assert again.status == 200
+    assert again.body == {"message": "Got it: *k0* is `v`."}
+
+
+def test_the_dynamodb_store_waits_seconds_not_minutes() -> None:
+    from chalicelib.runtime.idempotency.ledger import dynamodb_config
+
+    config = dynamodb_config()
+
+    assert (config.connect_timeout, config.read_timeout) == (1.0, 2.0)
+    assert config.retries == {"total_max_attempts": 2, "mode": "standard"}

@@ -63,6 +63,25 @@ def test_a_rotated_signature_is_accepted(deliver: Poster) -> None:
         (encode({"intent": "remember"}), 400, "missing_field", "event_timestamp"),
         (encode({**invocation("remember"), "intent": ""}), 400, "missing_field", "intent"),
         (encode({**invocation("remember"), "user_uuid": 5}), 400, "invalid_field", "user_uuid"),
+        (encode({**invocation("remember"), "user_uuid": "jane"}), 400, "invalid_uuid", "user_uuid"),
+        (
+            encode({**invocation("remember"), "user_uuid": "a" * 200_000}),
+            400,
+            "invalid_uuid",
+            "user_uuid",
+        ),
+        (
+            encode({**invocation("remember"), "organization_uuid": "acme"}),
+            400,
+            "invalid_uuid",
+            "organization_uuid",
+        ),
+        (
+            encode({**invocation("remember"), "command_uuid": "c-1"}),
+            400,
+            "invalid_uuid",
+            "command_uuid",
+        ),
         (
             encode({**invocation("remember"), "event_timestamp": "noon"}),
             400,

@@ -287,6 +287,16 @@ def test_list_activity(client: DailybotClient, platform: ScriptedPlatform) -> No
     ]
 
 
+def test_list_activity_asks_for_the_newest_only_when_limited(
+    client: DailybotClient, platform: ScriptedPlatform
+) -> None:
+    platform.script(answer(200, [RECORD]))
+
+    client.list_activity(exchange_token=TOKEN, limit=5)
+
+    assert str(platform.last.url).endswith("/v1/platform/activity/?limit=5")
+
+
 def test_list_activity_accepts_a_paginated_envelope(
     client: DailybotClient, platform: ScriptedPlatform
 ) -> None:
