@@ -240,7 +240,9 @@ class Context:
         self._user_storage = (
             None
             if delivery.user_uuid is None
-            else Storage(session, namespace=user_storage_namespace(user_namespace, delivery.user_uuid))
+            else Storage(
+                session, namespace=user_storage_namespace(user_namespace, delivery.user_uuid)
+            )
         )
         self.text: str = delivery.text
         self.words: tuple[str, ...] = tuple(delivery.text.split())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from testkit import Dailybot
 
+
 def reminders(dailybot: Dailybot) -> list[str | None]:
     return [s.cron for s in dailybot.schedules if s.name == "standup-reminder" and s.is_active]
 
