@@ -4,7 +4,7 @@
   the kit's control calls) to the emulator's Starlette app, on a short-lived event loop in
   the calling thread: no thread switch per call, which is most of what a call would cost.
 - `CommandWire`: an asynchronous httpx transport the emulator sends its deliveries through;
-  it hands each one to the Chalice app (`chalice.test.Client`) in a worker thread, since the
+  it hands each one to the Chalice app (its local API Gateway) in a worker thread, since the
   calling thread's loop is busy with the control call that caused the delivery.
 
 Both record what passed (`Traffic`): the bodies with tokens hidden, and every exchange token

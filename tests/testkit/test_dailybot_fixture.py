@@ -178,3 +178,23 @@ def test_the_fixtures_file_is_an_ini_option(pytester: pytest.Pytester, tmp_path:
     result = pytester.runpytest_inprocess("-p", "testkit.plugin")
 
     result.assert_outcomes(passed=1)
+
+
+def test_a_command_url_the_app_does_not_serve_is_a_kit_error(tmp_path: Path) -> None:
+    fixtures = tmp_path / "world.json"
+    fixtures.write_text(DEFAULT_FIXTURES.read_text().replace('/dailybot"', '/elsewhere"'))
+    deployment = Deployment.from_module("app")
+    world = load_kit_world(fixtures, deployment.registry.commands())
+
+    with open_dailybot(deployment, world) as dailybot:
+        with pytest.raises(KitError, match="the command answered 403"):
+            dailybot.invoke("vote")
+        assert [d.status for d in dailybot.deliveries] == [403]
+
+
+def test_fixtures_without_a_usable_api_key_are_refused(tmp_path: Path) -> None:
+    fixtures = tmp_path / "world.json"
+    fixtures.write_text(DEFAULT_FIXTURES.read_text().replace("AUTH_FETCH_EXCHANGE_TOKEN", "X"))
+
+    with pytest.raises(KitError, match="no API key has the AUTH_FETCH_EXCHANGE_TOKEN scope"):
+        load_kit_world(fixtures, ["vote"])
