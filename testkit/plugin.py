@@ -13,18 +13,20 @@ from __future__ import annotations
 
 from collections.abc import Generator, Iterator
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import pytest
 
-from testkit.deployment import Deployment
-from testkit.kit import Dailybot, open_dailybot
-from testkit.log_audit import captured_logs, leaks
-from testkit.world import DEFAULT_FIXTURES, KitWorld, load_kit_world
+if TYPE_CHECKING:
+    from testkit.deployment import Deployment
+    from testkit.kit import Dailybot
+    from testkit.world import KitWorld
 
-KIT: Final = pytest.StashKey[Dailybot]()
-DEPLOYMENT: Final = pytest.StashKey[Deployment]()
-WORLDS: Final = pytest.StashKey[dict[Path, KitWorld]]()
+# Nothing of the runtime is imported before a fixture needs it: this module loads before the
+# session sets its environment and starts coverage (see `testkit/__init__.py`).
+KIT: Final = pytest.StashKey["Dailybot"]()
+DEPLOYMENT: Final = pytest.StashKey["Deployment"]()
+WORLDS: Final = pytest.StashKey[dict[Path, "KitWorld"]]()
 SECTION: Final = "what the Dailybot platform saw"
 
 
@@ -42,6 +44,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 @pytest.fixture
 def dailybot_fixtures(pytestconfig: pytest.Config) -> Path:
     """The fixtures file of the kit's platform (override this fixture to use another)."""
+    from testkit.world import DEFAULT_FIXTURES
+
     configured = str(pytestconfig.getini("dailybot_fixtures"))
     return pytestconfig.rootpath / configured if configured else DEFAULT_FIXTURES
 
@@ -49,6 +53,9 @@ def dailybot_fixtures(pytestconfig: pytest.Config) -> Path:
 @pytest.fixture
 def dailybot(request: pytest.FixtureRequest, dailybot_fixtures: Path) -> Iterator[Dailybot]:
     """Dailybot and the deployment's runtime, in this process, on a fresh platform."""
+    from testkit.kit import open_dailybot
+    from testkit.log_audit import captured_logs, leaks
+
     deployment = _deployment(request.config)
     world = _world(request.config, deployment, dailybot_fixtures)
     with captured_logs() as logs, open_dailybot(deployment, world) as kit:
@@ -79,12 +86,16 @@ def pytest_runtest_makereport(
 
 
 def _deployment(config: pytest.Config) -> Deployment:
+    from testkit.deployment import Deployment
+
     if DEPLOYMENT not in config.stash:
         config.stash[DEPLOYMENT] = Deployment.from_module(str(config.getini("dailybot_app")))
     return config.stash[DEPLOYMENT]
 
 
 def _world(config: pytest.Config, deployment: Deployment, fixtures: Path) -> KitWorld:
+    from testkit.world import load_kit_world
+
     worlds = config.stash.setdefault(WORLDS, {})
     if fixtures not in worlds:
         worlds[fixtures] = load_kit_world(fixtures, deployment.registry.commands())
