@@ -15,7 +15,7 @@ export AWS_EC2_METADATA_DISABLED := true
 export POWERTOOLS_TRACE_DISABLED ?= true
 export POWERTOOLS_DEV ?= false
 
-.PHONY: setup run test lint typecheck pytest bench package sync clean
+.PHONY: setup run test lint typecheck pytest bench soak package sync clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -29,10 +29,10 @@ run: $(STAMP)
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
-	$(PY) -m ruff format --check app.py chalicelib emulator infra devstack benchmarks testkit tests
+	$(PY) -m ruff format --check app.py chalicelib emulator infra devstack benchmarks soak testkit tests
 
 typecheck: $(STAMP)
-	$(PY) -m mypy --strict app.py chalicelib emulator infra devstack benchmarks testkit
+	$(PY) -m mypy --strict app.py chalicelib emulator infra devstack benchmarks soak testkit
 
 pytest: $(STAMP)
 	$(PY) -m pytest --cov --cov-report=term --cov-fail-under=90 $(ARGS)
@@ -44,6 +44,11 @@ test: lint typecheck package pytest
 
 bench: $(STAMP)
 	$(PY) -m benchmarks $(ARGS)
+
+# Minutes of load, duplicates, platform faults, crashes and bad input against the local stack
+# (flags: make soak ARGS="--help"); exits non-zero when a row of its table falls short.
+soak: $(STAMP)
+	$(PY) -m soak $(ARGS)
 
 sync: $(STAMP)
 	$(PY) app.py sync $(ARGS)

@@ -23,6 +23,8 @@ from typing import Any
 
 import httpx
 
+from benchmarks import report
+from benchmarks.report import Row, us
 from chalicelib.dailybot.client import DailybotClient
 from chalicelib.dailybot.deadline import Deadline
 from chalicelib.redaction import Secret
@@ -163,8 +165,10 @@ def count_connections(base_url: str, calls: int) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--calls", type=int, default=200, help="calls per round")
-    parser.add_argument("--rounds", type=int, default=15, help="interleaved rounds")
+    parser.add_argument(
+        "--calls", type=int, default=100 if report.quick() else 200, help="calls per round"
+    )
+    parser.add_argument("--rounds", type=int, default=3 if report.quick() else 9)
     parser.add_argument("--serve", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve:
@@ -177,13 +181,20 @@ def main(argv: list[str] | None = None) -> int:
             client_s, bare_s = compare(
                 base_url, calls=args.calls, rounds=args.rounds, deadline=deadline
             )
-            print(
-                f"client/bare per-call ratio{label}: {client_s / bare_s:.2f}x "
-                f"(client {client_s * 1e6:.0f} µs, bare {bare_s * 1e6:.0f} µs; "
-                f"median of {args.rounds} rounds x {args.calls} calls; target <= 1.10x)",
-                flush=True,
+            report.emit(
+                Row(
+                    f"platform client per call{label}, local HTTP server "
+                    f"(median of {args.rounds} rounds x {args.calls} calls)",
+                    us(client_s),
+                    "",
+                    f"bare `httpx.Client`: {us(bare_s)}",
+                    report.ratio(client_s, bare_s, "bare"),
+                    "≤ 1.10x bare",
+                )
             )
-        print(f"tcp connections for 100 calls: {count_connections(base_url, 100)} (target 1)")
+        connections = count_connections(base_url, 100)
+        report.emit(Row("TCP connections for 100 sequential client calls", str(connections),
+                        "", "", "", "1"))  # fmt: skip
     finally:
         assert process.stdin is not None
         process.stdin.close()

@@ -1,108 +1,118 @@
-"""Cold start: process start to the first answered delivery, as a ratio to a bare Chalice app.
+"""Cold start: process start to the first answered delivery, ours against the peer and bare.
 
-Each sample is a fresh interpreter that imports the app and answers one delivery through
-`chalice.test.Client` (what a Lambda container does on its first invocation). The runtime's
-delivery is a real `recall` against the emulator over HTTP (fetching an exchange token,
-recording usage, reading storage); the bare app answers a constant.
+Each sample is a fresh interpreter (`first_delivery`) that imports the app and answers
+`remember color blue` (one storage call to the platform stub, with no delay) through
+`chalice.test.Client`. Two configurations: the SQLite store with secrets in the environment
+(the peer's store in memory), and the AWS one, where our app uses the DynamoDB store and reads
+its secrets through Parameters from SSM, and the peer uses Powertools' DynamoDB layer and
+Parameters, both against moto's server. The bare route is the same in both. The subjects
+take turns, and the first sample of each (self-registration, disk cache) is not counted.
+The apps' own modules run from a copy without bytecode, as in Lambda (`deployment_like_copy`).
 """
 
 from __future__ import annotations
 
 import os
-import socket
+import shutil
 import statistics
-import subprocess
-import sys
-import tempfile
 import time
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Final
 
-import httpx
+from benchmarks import report
+from benchmarks.local_aws import LocalAWS
+from benchmarks.platform_stub import PlatformStub
+from benchmarks.report import Row, ms
+from benchmarks.subjects import (
+    ROOT,
+    SIGNATURE,
+    our_environment,
+    peer_environment,
+    run_first_delivery,
+    scratch_dir,
+)
 
-ROOT = Path(__file__).resolve().parent.parent
-SAMPLES = 7
-
-BARE = """
-from chalice.app import Chalice
-from chalice.test import Client
-app = Chalice(app_name="bare")
-@app.route("/dailybot", methods=["POST"])
-def constant():
-    return {"message": "pong"}
-with Client(app) as client:
-    assert client.http.post("/dailybot", body=b"{}").status_code == 200
-"""
-
-RUNTIME = """
-import json
-from datetime import UTC, datetime
-from chalice.test import Client
-from app import app
-body = json.dumps({
-    "intent": "recall", "query": "color", "event_timestamp": datetime.now(UTC).isoformat(),
-    "organization_uuid": "11111111-1111-4111-8111-111111111111",
-    "user_uuid": "aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa", "user_full_name": "Jane Doe",
-    "command_uuid": "c0000000-0000-4000-8000-000000000001",
-})
-headers = {"Content-Type": "application/json", "X-DailyBot-Signature": "local-signature-acme-0001"}
-# A stage the config does not define: its dev environment must not replace ours.
-with Client(app, stage_name="bench") as client:
-    response = client.http.post("/dailybot", headers=headers, body=body)
-    assert response.status_code == 200 and "color" in response.json_body["message"], response.body
-"""
+SUBJECTS: Final = ("ours", "peer", "bare")
+TARGETS: Final = {
+    "SQLite store": "≤ 0.5x peer",
+    "AWS: DynamoDB store, secrets in SSM": "≤ 0.8x peer",
+}
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+def deployment_like_copy() -> Path:
+    """The apps' own code copied without bytecode, as Lambda gets it.
+
+    The deployment package ships no `__pycache__` and Lambda cannot write one, so a cold start
+    compiles the app's modules from source; the installed libraries keep their bytecode here.
+    Run with `PYTHONDONTWRITEBYTECODE=1`, every sample compiles the same.
+    """
+    tree = scratch_dir("bench-cold-tree-")
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    shutil.copy2(ROOT / "app.py", tree)
+    shutil.copytree(ROOT / "chalicelib", tree / "chalicelib", ignore=ignore)
+    (tree / "benchmarks").mkdir()
+    for name in ("__init__.py", "first_delivery.py"):
+        shutil.copy2(ROOT / "benchmarks" / name, tree / "benchmarks")
+    shutil.copytree(ROOT / "benchmarks" / "peer", tree / "benchmarks" / "peer", ignore=ignore)
+    return tree
 
 
-def sample_ms(code: str, env: dict[str, str]) -> float:
-    started = time.perf_counter()
-    subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL
-    )
-    return (time.perf_counter() - started) * 1000
+def sample(subject: str, env: Mapping[str, str], tree: Path) -> float:
+    """Seconds from starting the process to its first answer."""
+    started = time.time()
+    completed = run_first_delivery(subject, env, cwd=tree)
+    answered = [line for line in completed.stderr.splitlines() if line.startswith("answered-at ")]
+    if completed.returncode != 0 or not answered:
+        raise RuntimeError(f"{subject} failed to answer:\n{completed.stderr}")
+    return float(answered[-1].split()[1]) - started
+
+
+def medians(env: Mapping[str, str], samples: int, tree: Path) -> dict[str, float]:
+    for subject in SUBJECTS:
+        sample(subject, env, tree)
+    times: dict[str, list[float]] = {subject: [] for subject in SUBJECTS}
+    for number in range(samples):
+        shift = number % len(SUBJECTS)
+        for subject in SUBJECTS[shift:] + SUBJECTS[:shift]:
+            times[subject].append(sample(subject, env, tree))
+    return {subject: statistics.median(values) for subject, values in times.items()}
 
 
 def main() -> None:
-    state = Path(tempfile.mkdtemp(prefix="bench-cold-"))
-    port = free_port()
-    emulator = subprocess.Popen(
-        [sys.executable, "-m", "emulator", "serve", "--host", "127.0.0.1", "--port", str(port),
-         "--db", str(state / "emulator.db"), "--clock", "real"],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                httpx.get(f"http://127.0.0.1:{port}/_emulator/health", trust_env=False)
-                break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        env = {
+    samples = 2 if report.quick() else 5
+    state = scratch_dir("bench-cold-")
+    tree = deployment_like_copy()
+    with PlatformStub() as stub, LocalAWS() as aws:
+        aws.prepare()
+        local = {
             **os.environ,
-            "DAILYBOT_API_URL": f"http://127.0.0.1:{port}/v1/",
-            "DAILYBOT_API_KEY": "local-api-key-acme-0001",
-            "DAILYBOT_SIGNATURES": "local-signature-acme-0001",
-            "IDEMPOTENCY_STORE": f"sqlite:///{state / 'idempotency.sqlite3'}",
-            "POWERTOOLS_TRACE_DISABLED": "true",
-            "AWS_DEFAULT_REGION": "us-east-1",
+            "PYTHONDONTWRITEBYTECODE": "1",
+            **our_environment(stub.base_url, f"sqlite:///{state}/idempotency.sqlite3"),
+            **peer_environment(stub.base_url),
+            "BENCH_SIGNATURE": SIGNATURE,
         }
-        sample_ms(BARE, env)  # warm the filesystem cache for both
-        sample_ms(RUNTIME, env)
-        bare = statistics.median(sample_ms(BARE, env) for _ in range(SAMPLES))
-        runtime = statistics.median(sample_ms(RUNTIME, env) for _ in range(SAMPLES))
-    finally:
-        emulator.terminate()
-        emulator.wait(timeout=10)
-    print(f"bare Chalice app, first answer       {bare:7.0f} ms (median of {SAMPLES})")
-    print(
-        f"runtime, first answered delivery     {runtime:7.0f} ms (median of {SAMPLES})"
-        f"   ratio {runtime / bare:4.1f}x"
-    )
+        configurations = {
+            "SQLite store": local,
+            "AWS: DynamoDB store, secrets in SSM": {
+                **local,
+                **aws.our_environment(),
+                **aws.peer_environment(),
+            },
+        }
+        for name, env in configurations.items():
+            times = medians(env, samples, tree)
+            report.emit(
+                Row(
+                    f"cold start to first answered delivery, {name} (median of {samples})",
+                    ms(times["ours"]),
+                    ms(times["peer"]),
+                    ms(times["bare"]),
+                    report.ratio(times["ours"], times["peer"], "peer")
+                    + f", {times['ours'] / times['bare']:.1f}x bare",
+                    TARGETS[name],
+                )
+            )
 
 
 if __name__ == "__main__":

@@ -1,119 +1,65 @@
-"""Per-delivery overhead of the intake (SQLite store) as a ratio to a bare Chalice route.
+"""Warm intake per delivery: our app (SQLite store) against the peer and a bare Chalice route.
 
-Both run in this process through `chalice.test.Client`: the bare app answers a constant; the
-runtime verifies, parses, checks freshness, claims and completes an idempotency record in
-SQLite, records usage and runs a command that answers a constant, against an in-process
-platform on `httpx.MockTransport` (so no network time is counted). A duplicate delivery (the
-stored reply) is measured too. Log and metric lines are formatted but not printed.
+All three answer in this process through `chalice.test.Client`, taking turns. The delivery is
+`vote` with no words (a reply with buttons and no platform call of the command's own); the
+platform answers in process (`PlatformAnswers.transport()`, no network time), so what is left
+is each app's own cost: verification, parsing, idempotency, logging, metrics, the usage
+record. A duplicate (the stored reply) is measured too. Log and EMF lines are written to
+/dev/null, as they would be to Lambda's log pipe.
 """
 
 from __future__ import annotations
 
-import contextlib
-import io
-import json
-import os
-import statistics
-import tempfile
-import time
-import uuid
-from collections.abc import Callable
-from datetime import UTC, datetime
-
-import httpx
-
-os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
-os.environ["POWERTOOLS_TRACE_DISABLED"] = "true"
-
-ROUNDS = 5
-PER_ROUND = 200
-SIGNATURE = "bench-signature-0001"
-
-
-def platform(request: httpx.Request) -> httpx.Response:
-    return httpx.Response(201, json={
-        "command": None, "organization": None, "user": None, "category": "usage",
-        "action": "triggered", "label": "ping", "metadata": {},
-        "created_at": "2026-01-01T00:00:00Z",
-    })  # fmt: skip
-
-
-def body() -> bytes:
-    return json.dumps({
-        "intent": "ping", "query": uuid.uuid4().hex,
-        "event_timestamp": datetime.now(UTC).isoformat(),
-        "organization_uuid": "11111111-1111-4111-8111-111111111111",
-        "user_uuid": "aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa", "user_full_name": "Jane Doe",
-        "exchange_token": "bench-exchange-token",
-    }).encode()  # fmt: skip
-
-
-def per_call_us(call: Callable[[], object]) -> float:
-    """Median over rounds of the mean time per call, in microseconds."""
-    for _ in range(20):
-        call()
-    rounds = []
-    for _ in range(ROUNDS):
-        started = time.perf_counter()
-        for _ in range(PER_ROUND):
-            call()
-        rounds.append((time.perf_counter() - started) / PER_ROUND * 1e6)
-    return statistics.median(rounds)
+from benchmarks import report
+from benchmarks.platform_stub import PlatformAnswers
+from benchmarks.report import Row, us
+from benchmarks.subjects import (
+    Poster,
+    delivery,
+    give_peer_platform,
+    interleaved,
+    load_apps,
+    our_environment,
+    peer_environment,
+    scratch_dir,
+    use_in_process_platform,
+)
 
 
 def main() -> None:
-    from chalice.app import Chalice
-    from chalice.test import Client
-
-    state = tempfile.mkdtemp(prefix="bench-intake-")
-    os.environ.update({
-        "DAILYBOT_API_URL": "https://platform.bench/v1/", "DAILYBOT_API_KEY": "bench-api-key-0001",
-        "DAILYBOT_SIGNATURES": SIGNATURE, "IDEMPOTENCY_STORE": f"sqlite:///{state}/bench.sqlite3",
+    report.silence_stdout()
+    rounds, per_round = (3, 60) if report.quick() else (7, 150)
+    state = scratch_dir("bench-intake-")
+    answers = PlatformAnswers()
+    api_url = "https://platform.bench/v1/"
+    ours, peer, bare = load_apps({
+        **our_environment(api_url, f"sqlite:///{state}/idempotency.sqlite3"),
+        **peer_environment(api_url),
     })  # fmt: skip
-
-    from app import app, container
-    from chalicelib.runtime.composition import build_runtime
-    from chalicelib.runtime.context import Context
-    from chalicelib.runtime.registry import CommandRegistry
-
-    commands = CommandRegistry()
-
-    @commands.command("ping")
-    def ping(ctx: Context) -> str:
-        return "pong"
-
-    container.reset(
-        build_runtime(commands, transport=httpx.MockTransport(platform), registration=None)
-    )
-    bare = Chalice(app_name="bare")
-
-    @bare.route("/dailybot", methods=["POST"])
-    def constant() -> dict[str, str]:
-        return {"message": "pong"}
-
-    headers = {"Content-Type": "application/json", "X-DailyBot-Signature": SIGNATURE}
-    repeated = body()
-    with (
-        Client(bare) as bare_client,
-        Client(app) as app_client,
-        contextlib.redirect_stdout(io.StringIO()),
-    ):
-        app_client.http.post("/dailybot", headers=headers, body=repeated)
-        baseline = per_call_us(
-            lambda: bare_client.http.post("/dailybot", headers=headers, body=body())
+    use_in_process_platform(answers.transport())
+    give_peer_platform(answers.transport())
+    post = {"ours": Poster(ours), "peer": Poster(peer), "bare": Poster(bare)}
+    repeated = delivery("vote")
+    for name in ("ours", "peer", "bare"):
+        post[name](repeated)
+        for _ in range(50):
+            post[name](delivery("vote"))
+    calls = {f"{name} new": lambda p=poster: p(delivery("vote")) for name, poster in post.items()}
+    calls |= {f"{name} duplicate": lambda p=post[name]: p(repeated) for name in ("ours", "peer")}
+    times = interleaved(calls, rounds=rounds, per_round=per_round)
+    bare_s = times["bare new"]
+    for kind in ("new", "duplicate"):
+        report.emit(
+            Row(
+                f"warm intake, {kind} delivery (SQLite store; peer in memory), per delivery",
+                us(times[f"ours {kind}"]),
+                us(times[f"peer {kind}"]),
+                us(bare_s),
+                report.ratio(times[f"ours {kind}"], times[f"peer {kind}"], "peer")
+                + f", {times[f'ours {kind}'] / bare_s:.1f}x bare",
+                "≤ 2x peer" if kind == "new" else "",
+            )
         )
-        fresh = per_call_us(lambda: app_client.http.post("/dailybot", headers=headers, body=body()))
-        duplicate = per_call_us(
-            lambda: app_client.http.post("/dailybot", headers=headers, body=repeated)
-        )
-    rows = [
-        ("bare Chalice route (constant)", baseline),
-        ("runtime, new delivery (SQLite)", fresh),
-        ("runtime, duplicate (stored reply)", duplicate),
-    ]
-    for name, micros in rows:
-        print(f"{name:<36}{micros:9.1f} µs/delivery   ratio {micros / baseline:5.1f}x")
-    print(f"intake overhead per new delivery   {fresh - baseline:9.1f} µs")
 
 
 if __name__ == "__main__":

@@ -57,8 +57,9 @@ LOCAL_STAGE: Final = "devstack"
 
 
 def app_command(ports: Ports) -> list[str]:
+    """`chalice local --no-autoreload` with a listen backlog that holds a burst (`local_app`)."""
     return [
-        *CHALICE, "local", "--no-autoreload", "--stage", LOCAL_STAGE,
+        "-m", "devstack.local_app", "--stage", LOCAL_STAGE,
         "--host", "127.0.0.1", "--port", str(ports.app),
     ]  # fmt: skip
 

@@ -11,13 +11,13 @@ import json
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
 import pytest
 
 from devstack.stack import LOCAL_API_KEY, LOCAL_SIGNATURES, Ports, app_command, app_environment
+from soak.delivery_server import DeliveryServer
 from tests.emulator.conftest import DEFAULT_FIXTURES, EmulatorProcess, start_emulator
 from tests.runtime.log_audit import leaks
 from tests.servers import ServerProcess, free_port, start_server
@@ -48,27 +48,6 @@ class Gateway:
                 self.lose_next -= 1
                 return 500, b'{"message": "Internal Server Error"}'
         return response.status_code, response.content
-
-
-def _serve(gateway: Gateway, port: int) -> ThreadingHTTPServer:
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-            keep = ("content-type", "x-dailybot-signature")
-            headers = {k: v for k, v in self.headers.items() if k.lower() in keep}
-            status, content = gateway.forward(body, headers)
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(content)))
-            self.end_headers()
-            self.wfile.write(content)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
 
 
 @dataclass
@@ -130,11 +109,11 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         emulator.stop()
         raise
     gateway = Gateway(app.base_url)
-    server = _serve(gateway, gateway_port)
+    server = DeliveryServer(gateway_port, gateway.forward)
     try:
         yield Stack(emulator, app, gateway)
     finally:
-        server.shutdown()
+        server.stop()
         app.stop()
         emulator.stop()
         # The fixed secrets are audited for the whole session (tests/conftest.py); the

@@ -113,7 +113,7 @@ def _parse(reader: _Reader, data: dict[str, JSONValue], fields: DeliveryFields) 
         "sent_at": reader.timestamp("event_timestamp"),
         "organization_uuid": reader.uuid("organization_uuid"),
         "command_uuid": reader.optional_uuid(fields.command_uuid),
-        "exchange_token": _token(reader.optional_text(fields.exchange_token)),
+        "exchange_token": _token(reader.optional_text(fields.exchange_token), fields),
     }
     if fields.event in data:
         return _event(reader, fields, common)
@@ -197,7 +197,12 @@ def _query(reader: _Reader, fields: DeliveryFields) -> str:
     return ""
 
 
-def _token(value: str | None) -> Secret | None:
+def _token(value: str | None, fields: DeliveryFields) -> Secret | None:
+    # It travels in a header, which carries visible ASCII only; the value is never echoed.
+    if value and not (value.isascii() and value.isprintable()):
+        raise DeliveryRefused(
+            400, "invalid_field", f"The field {fields.exchange_token!r} must be ASCII text."
+        )
     return Secret(value) if value else None
 
 

@@ -65,6 +65,12 @@ def test_a_rotated_signature_is_accepted(deliver: Poster) -> None:
         (encode({**invocation("remember"), "user_uuid": 5}), 400, "invalid_field", "user_uuid"),
         (encode({**invocation("remember"), "user_uuid": "jane"}), 400, "invalid_uuid", "user_uuid"),
         (
+            encode({**invocation("remember"), "exchange_token": "tok\u00e9n"}),
+            400,
+            "invalid_field",
+            "exchange_token",
+        ),
+        (
             encode({**invocation("remember"), "user_uuid": "a" * 200_000}),
             400,
             "invalid_uuid",
