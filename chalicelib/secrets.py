@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Final
 
 from chalicelib.redaction import Secret
-from chalicelib.settings import Settings, SettingsError
+from chalicelib.settings import AcceptedSignature, Settings, SettingsError, parse_signatures
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.parameters import SecretsProvider, SSMProvider
@@ -99,7 +99,8 @@ def resolve_secrets(
 
     Without parameter names the settings come back unchanged (and boto3 is never imported).
     The signatures parameter holds the accepted signatures separated by commas, like
-    `DAILYBOT_SIGNATURES`, so a rotation can list the old and the new one together.
+    `DAILYBOT_SIGNATURES` (each plain or `command_uuid:signature`), so a rotation can list the
+    old and the new one together.
     """
     if settings.api_key_parameter is None and settings.signatures_parameter is None:
         return settings
@@ -135,14 +136,14 @@ class CurrentSignatures:
         settings: Settings,
         *,
         sources: SecretSources | None = None,
-        on_change: Callable[[tuple[Secret, ...]], None] | None = None,
+        on_change: Callable[[tuple[AcceptedSignature, ...]], None] | None = None,
     ) -> None:
         self._parameter = settings.signatures_parameter
         self._current = settings.signatures
         self._sources = _default_sources if sources is None else sources
         self._on_change = on_change
 
-    def __call__(self) -> tuple[Secret, ...]:
+    def __call__(self) -> tuple[AcceptedSignature, ...]:
         if self._parameter is None:
             return self._current
         try:
@@ -157,9 +158,14 @@ class CurrentSignatures:
         return self._current
 
 
-def _read_signatures(name: str, sources: SecretSources, *, max_age: int) -> tuple[Secret, ...]:
+def _read_signatures(
+    name: str, sources: SecretSources, *, max_age: int
+) -> tuple[AcceptedSignature, ...]:
     raw = sources.read(name, max_age=max_age)
-    signatures = tuple(Secret(part.strip()) for part in raw.split(",") if part.strip())
+    try:
+        signatures = parse_signatures(raw)
+    except SettingsError as exc:
+        raise SecretsError(f"secret parameter {name!r}: {exc}") from None
     if not signatures:
         raise SecretsError(f"secret parameter {name!r} lists no signature")
     return signatures

@@ -7,6 +7,7 @@ too, so a deployment can follow the platform if it names them differently.
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Final
@@ -53,12 +54,52 @@ class DeliveryFields:
 
 
 @dataclass(frozen=True)
+class AcceptedSignature:
+    """One accepted `X-DailyBot-Signature` value and the command it belongs to.
+
+    Written `command_uuid:signature` in `DAILYBOT_SIGNATURES` (and its parameter), the
+    signature admits only deliveries naming that command; written plain, it admits any
+    command (a deployment serving one command). `command_uuid` is kept in canonical form.
+    """
+
+    value: Secret
+    command_uuid: str | None = None
+
+
+def parse_signatures(raw: str) -> tuple[AcceptedSignature, ...]:
+    """The accepted signatures listed in `raw`, comma separated, each bound or plain.
+
+    An entry is bound when the text before its first `:` is a UUID; otherwise the whole entry
+    is the signature, so a signature that itself contains a colon still works plain. A command
+    with no signature after it is refused: read plain, it would accept its own guessable text.
+    """
+    accepted = []
+    for entry in _split(raw):
+        command, colon, signature = entry.partition(":")
+        bound = _canonical_uuid(command) if colon else None
+        if bound is None:
+            accepted.append(AcceptedSignature(Secret(entry)))
+        elif signature.strip():
+            accepted.append(AcceptedSignature(Secret(signature.strip()), bound))
+        else:
+            raise SettingsError(f"the signature of command {bound} is empty")
+    return tuple(accepted)
+
+
+def _canonical_uuid(text: str) -> str | None:
+    try:
+        return str(uuid.UUID(text.strip()))
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything the runtime reads from its environment, parsed and checked once."""
 
     api_url: str = DEFAULT_API_URL
     api_key: Secret | None = None
-    signatures: tuple[Secret, ...] = ()
+    signatures: tuple[AcceptedSignature, ...] = ()
     # Where the secrets live in AWS (SSM parameter or Secrets Manager names); the plain
     # variables above stay the local fallback.
     api_key_parameter: str | None = None
@@ -74,6 +115,8 @@ class Settings:
     # Kept back from the reply budget for building and sending the reply itself.
     reply_margin_seconds: float = 1.0
     token_cache_seconds: float = 900.0
+    # At most this many (organization, user) tokens are cached; the least recently used go.
+    token_cache_size: int = 1024
     http_connect_timeout_seconds: float = 2.0
     http_read_timeout_seconds: float = 5.0
     max_retry_after_seconds: float = 5.0
@@ -96,7 +139,7 @@ class Settings:
         return cls(
             api_url=env.get("DAILYBOT_API_URL", "").strip() or DEFAULT_API_URL,
             api_key=Secret(api_key) if api_key else None,
-            signatures=tuple(Secret(s) for s in _split(env.get("DAILYBOT_SIGNATURES", ""))),
+            signatures=_signatures(env),
             api_key_parameter=_optional(env, "DAILYBOT_API_KEY_PARAMETER"),
             signatures_parameter=_optional(env, "DAILYBOT_SIGNATURES_PARAMETER"),
             max_delivery_age_seconds=_number(env, "DAILYBOT_MAX_DELIVERY_AGE", 300.0),
@@ -108,6 +151,7 @@ class Settings:
             reply_budget_seconds=_number(env, "DAILYBOT_REPLY_BUDGET", 10.0),
             reply_margin_seconds=_number(env, "DAILYBOT_REPLY_MARGIN", 1.0),
             token_cache_seconds=_number(env, "DAILYBOT_TOKEN_CACHE_SECONDS", 900.0),
+            token_cache_size=int(_number(env, "DAILYBOT_TOKEN_CACHE_SIZE", 1024)),
             http_connect_timeout_seconds=_number(env, "DAILYBOT_CONNECT_TIMEOUT", 2.0),
             http_read_timeout_seconds=_number(env, "DAILYBOT_READ_TIMEOUT", 5.0),
             max_retry_after_seconds=_number(env, "DAILYBOT_MAX_RETRY_AFTER", 5.0),
@@ -118,6 +162,13 @@ class Settings:
             storage_namespace=_optional(env, "DAILYBOT_STORAGE_NAMESPACE"),
             fields=DeliveryFields.from_env(env),
         )
+
+
+def _signatures(env: Mapping[str, str]) -> tuple[AcceptedSignature, ...]:
+    try:
+        return parse_signatures(env.get("DAILYBOT_SIGNATURES", ""))
+    except SettingsError as error:
+        raise SettingsError(f"DAILYBOT_SIGNATURES: {error}") from None
 
 
 def _split(raw: str) -> tuple[str, ...]:

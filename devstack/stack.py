@@ -21,7 +21,14 @@ STATE_DIR: Final = ROOT / ".local"
 CHALICE: Final = ("-c", "import sys; from chalice.cli import main; sys.exit(main())")
 
 LOCAL_API_KEY: Final = "local-api-key-acme-0001"  # the emulator's default fixtures
-LOCAL_SIGNATURES: Final = "local-signature-acme-0001,local-signature-globex-0002"
+# Each command's signature in the emulator's default fixtures, bound to that command.
+LOCAL_COMMAND_SIGNATURES: Final = {
+    "c0000000-0000-4000-8000-000000000001": "local-signature-acme-0001",
+    "c0000000-0000-4000-8000-000000000002": "local-signature-globex-0002",
+}
+LOCAL_SIGNATURES: Final = ",".join(
+    f"{command}:{signature}" for command, signature in LOCAL_COMMAND_SIGNATURES.items()
+)
 
 
 @dataclass(frozen=True)

@@ -297,7 +297,7 @@ def kit_environment(world: KitWorld) -> dict[str, str]:
     return {
         "DAILYBOT_API_URL": f"{PLATFORM_URL}/v1/",
         "DAILYBOT_API_KEY": world.api_key,
-        "DAILYBOT_SIGNATURES": world.command.signature,
+        "DAILYBOT_SIGNATURES": f"{world.command.uuid}:{world.command.signature}",
         "DAILYBOT_PUBLIC_URL": world.command.url,
         "DAILYBOT_OWNER_UUID": owner.uuid,
         # One throwaway ledger per test: two tests' first deliveries may be the same bytes.

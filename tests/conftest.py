@@ -23,7 +23,7 @@ def known_secrets() -> tuple[str, ...]:
     import json
     from pathlib import Path
 
-    from devstack.stack import LOCAL_API_KEY, LOCAL_SIGNATURES
+    from devstack.stack import LOCAL_API_KEY, LOCAL_COMMAND_SIGNATURES
     from testkit.world import DEFAULT_FIXTURES
     from tests.runtime.deliveries import ROTATED_SIGNATURE, SIGNATURE
     from tests.runtime.fake_platform import API_KEY, DELIVERED_TOKEN
@@ -42,7 +42,7 @@ def known_secrets() -> tuple[str, ...]:
         ROTATED_SIGNATURE,
         "xt-fetched-for-",  # every token the runtime tests' fake platform hands out
         LOCAL_API_KEY,
-        *LOCAL_SIGNATURES.split(","),
+        *LOCAL_COMMAND_SIGNATURES.values(),
         *emulator,
         # tests/unit/dailybot/conftest.py
         "test-api-key-0123456789",

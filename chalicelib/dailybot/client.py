@@ -24,6 +24,7 @@ from chalicelib.dailybot.error_mapping import WallClock, error_from_response
 from chalicelib.dailybot.errors import (
     ConnectError,
     DailybotError,
+    DailyLimitExceeded,
     DeadlineExceeded,
     InvalidRequest,
     InvalidResponse,
@@ -367,9 +368,11 @@ class DailybotClient:
                 if not should_retry(
                     error, attempt=attempt, safe_to_repeat=safe_to_repeat, policy=self._policy
                 ):
+                    _log_wait_refused(method, path, error, self._policy.max_retry_after_seconds)
                     raise
                 wait = backoff_seconds(error, attempt=attempt, policy=self._policy)
                 if deadline is not None and wait >= deadline.remaining():
+                    _log_wait_refused(method, path, error, deadline.remaining())
                     raise
                 _log_retry(
                     method,
@@ -450,6 +453,27 @@ def _log_retry(
             "wait_seconds": wait,
             "error": type(error).__name__,
             "elapsed_seconds": round(elapsed, 3),
+        },
+    )
+
+
+def _log_wait_refused(method: str, path: str, error: DailybotError, allowed: float) -> None:
+    """Says why a 429 failed at once: its Retry-After was longer than the wait allowed."""
+    if not isinstance(error, RateLimited) or error.retry_after is None:
+        return
+    if error.retry_after <= allowed or isinstance(error, DailyLimitExceeded):
+        return
+    logger.info(
+        "Dailybot %s %s asked to wait %.3f s, more than the %.3f s allowed: not retried",
+        method,
+        path,
+        error.retry_after,
+        allowed,
+        extra={
+            "dailybot_method": method,
+            "dailybot_path": path,
+            "retry_after_seconds": error.retry_after,
+            "allowed_seconds": round(allowed, 3),
         },
     )
 

@@ -4,6 +4,10 @@ A delivery usually brings its own exchange token; `TokenSession` uses that one f
 it (or once it expired) the session asks the `ExchangeTokenBroker`, which fetches a token
 through the platform at most once per user at a time, keeps it for `ttl_seconds`, and lets a
 session replace a token the platform rejected with a 401.
+
+The cache is bounded: at most `max_entries` users (the least recently used goes first), and
+an entry whose token has expired is dropped once it reaches the old end. A signed delivery
+can name any user, so without a bound every distinct name would stay in memory for good.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
@@ -48,14 +53,21 @@ class _CachedToken:
     expires_at: float = 0.0
 
 
+DEFAULT_MAX_ENTRIES = 1024
+
+
 class ExchangeTokenBroker:
-    """Fetched exchange tokens, cached per (organization, user) for `ttl_seconds`."""
+    """Fetched exchange tokens, cached per (organization, user) for `ttl_seconds`.
+
+    At most `max_entries` users are kept, in least-recently-used order.
+    """
 
     def __init__(
         self,
         client: ExchangeTokenSource,
         *,
         ttl_seconds: float,
+        max_entries: int = DEFAULT_MAX_ENTRIES,
         clock: Callable[[], float] = time.monotonic,
         on_fetch: Callable[[Secret], None] | None = None,
     ) -> None:
@@ -63,12 +75,23 @@ class ExchangeTokenBroker:
         self._client = client
         self._on_fetch = on_fetch
         self._ttl = ttl_seconds
+        self._max_entries = max(0, max_entries)
         self._clock = clock
-        self._entries: dict[CacheKey, _CachedToken] = {}
+        # Oldest use first; `_entry` moves a key to the end each time it is asked for.
+        self._entries: OrderedDict[CacheKey, _CachedToken] = OrderedDict()
         self._entries_lock = threading.Lock()
 
     def __repr__(self) -> str:
-        return f"ExchangeTokenBroker(ttl_seconds={self._ttl!r}, cached={len(self._entries)})"
+        return (
+            f"ExchangeTokenBroker(ttl_seconds={self._ttl!r}, max_entries={self._max_entries!r},"
+            f" cached={len(self._entries)})"
+        )
+
+    @property
+    def cached_users(self) -> int:
+        """How many (organization, user) entries the cache holds now."""
+        with self._entries_lock:
+            return len(self._entries)
 
     def token_for(
         self, organization_uuid: str, user_uuid: str, *, deadline: Deadline | None = None
@@ -119,9 +142,29 @@ class ExchangeTokenBroker:
     def _entry(self, key: CacheKey) -> _CachedToken:
         with self._entries_lock:
             entry = self._entries.get(key)
-            if entry is None:
-                entry = self._entries[key] = _CachedToken()
+            if entry is not None:
+                self._entries.move_to_end(key)
+                return entry
+            self._drop_expired()
+            entry = self._entries[key] = _CachedToken()
+            while len(self._entries) > self._max_entries:
+                self._entries.popitem(last=False)
+            # An entry evicted at once (a cache of size 0) still serves this one caller.
             return entry
+
+    def _drop_expired(self) -> None:
+        """Drops entries without a fresh token from the least recently used end.
+
+        An entry being fetched into is kept; one evicted anyway (over the size bound) just
+        stops being shared: its fetching caller, and those waiting on its lock, still get
+        the token.
+        """
+        now = self._clock()
+        while self._entries:
+            oldest = next(iter(self._entries.values()))
+            if oldest.lock.locked() or (oldest.token is not None and now < oldest.expires_at):
+                return
+            self._entries.popitem(last=False)
 
     def _fresh(self, entry: _CachedToken) -> Secret | None:
         with self._entries_lock:

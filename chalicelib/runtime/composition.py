@@ -88,10 +88,12 @@ def build_runtime(
     delivery's timestamp is checked against (a test platform's virtual clock in the test kit).
     """
     settings = resolve_secrets(settings or Settings.from_env())
-    redactor.configure((settings.api_key, *settings.signatures))
+    redactor.configure((settings.api_key, *(each.value for each in settings.signatures)))
     signatures = CurrentSignatures(
         settings,
-        on_change=lambda fresh: redactor.configure((settings.api_key, *fresh)),
+        on_change=lambda fresh: redactor.configure(
+            (settings.api_key, *(each.value for each in fresh))
+        ),
     )
     protect_root_logging()
     store = open_store(
@@ -106,7 +108,10 @@ def build_runtime(
     # A delivered token is remembered by the intake; one fetched for a delivery without a
     # token is only known here.
     broker = ExchangeTokenBroker(
-        client, ttl_seconds=settings.token_cache_seconds, on_fetch=redactor.remember
+        client,
+        ttl_seconds=settings.token_cache_seconds,
+        max_entries=settings.token_cache_size,
+        on_fetch=redactor.remember,
     )
     if registration == "cold-start":
         registration = ColdStartReconciler(settings, registry, open_lock(settings))

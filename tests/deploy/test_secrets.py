@@ -24,12 +24,15 @@ from chalicelib.secrets import (
     SecretSources,
     resolve_secrets,
 )
-from chalicelib.settings import Settings
+from chalicelib.settings import AcceptedSignature, Settings
 from tests.servers import ROOT
 
 API_KEY = "prod-api-key-5f1c9a7e2b"
 OLD_SIGNATURE = "signature-old-8d2e41aa90"
 NEW_SIGNATURE = "signature-new-3b77c0f1de"
+OLD = AcceptedSignature(Secret(OLD_SIGNATURE))
+NEW = AcceptedSignature(Secret(NEW_SIGNATURE))
+COMMAND = "c0000000-0000-4000-8000-000000000001"
 
 
 @dataclass
@@ -67,7 +70,7 @@ def moto() -> Iterator[Moto]:
 
 
 def test_without_parameter_names_settings_come_back_unchanged() -> None:
-    settings = Settings(api_key=Secret("local"), signatures=(Secret("sig"),))
+    settings = Settings(api_key=Secret("local"), signatures=(AcceptedSignature(Secret("sig")),))
     assert resolve_secrets(settings, sources=SecretSources()) is settings
 
 
@@ -79,7 +82,7 @@ def test_reads_api_key_and_signature_list_from_ssm(moto: Moto) -> None:
     resolved = resolve_secrets(settings, sources=moto.sources())
 
     assert resolved.api_key == Secret(API_KEY)
-    assert resolved.signatures == (Secret(OLD_SIGNATURE), Secret(NEW_SIGNATURE))
+    assert resolved.signatures == (OLD, NEW)
     assert resolved.api_key_parameter == key_name
 
 
@@ -90,7 +93,7 @@ def test_plain_values_stay_when_only_one_parameter_is_named(moto: Moto) -> None:
     )
     resolved = resolve_secrets(settings, sources=moto.sources())
     assert resolved.api_key == Secret("local-key")
-    assert resolved.signatures == (Secret(NEW_SIGNATURE),)
+    assert resolved.signatures == (NEW,)
 
 
 def test_second_resolve_is_served_from_the_cache_with_the_server_gone() -> None:
@@ -112,15 +115,13 @@ def test_an_expired_cache_reads_the_rotated_value(moto: Moto) -> None:
     name = moto.put_parameter(OLD_SIGNATURE)
     sources = moto.sources()
     settings = Settings(signatures_parameter=name)
-    assert resolve_secrets(settings, sources=sources, max_age=0).signatures == (
-        Secret(OLD_SIGNATURE),
-    )
+    assert resolve_secrets(settings, sources=sources, max_age=0).signatures == (OLD,)
     moto.client("ssm").put_parameter(
         Name=name, Value=f"{OLD_SIGNATURE},{NEW_SIGNATURE}", Type="SecureString", Overwrite=True
     )
     assert resolve_secrets(settings, sources=sources, max_age=0).signatures == (
-        Secret(OLD_SIGNATURE),
-        Secret(NEW_SIGNATURE),
+        OLD,
+        NEW,
     )
 
 
@@ -153,6 +154,16 @@ def test_a_missing_parameter_raises_naming_it(moto: Moto) -> None:
     name = "/dailybot-runtime/test/absent"
     with pytest.raises(SecretsError, match="absent"):
         resolve_secrets(Settings(api_key_parameter=name), sources=moto.sources())
+
+
+def test_a_parameter_binding_a_command_to_no_signature_is_refused(moto: Moto) -> None:
+    name = moto.put_parameter(f"{NEW_SIGNATURE},{COMMAND}:")
+    with pytest.raises(
+        SecretsError, match=f"the signature of command {COMMAND} is empty"
+    ) as caught:
+        resolve_secrets(Settings(signatures_parameter=name), sources=moto.sources())
+    assert name in str(caught.value)
+    assert NEW_SIGNATURE not in str(caught.value)
 
 
 @pytest.mark.parametrize("value", [" ", ", ,"])
@@ -201,7 +212,7 @@ def test_a_binary_secret_is_read_as_text(moto: Moto) -> None:
 
     resolved = resolve_secrets(settings, sources=moto.sources())
 
-    assert resolved.signatures == (Secret(OLD_SIGNATURE), Secret(NEW_SIGNATURE))
+    assert resolved.signatures == (OLD, NEW)
 
 
 def test_current_signatures_follow_a_rotation_without_a_restart(
@@ -210,26 +221,32 @@ def test_current_signatures_follow_a_rotation_without_a_restart(
     monkeypatch.setenv(MAX_AGE_ENV, "0")
     name = moto.put_parameter(OLD_SIGNATURE)
     settings = resolve_secrets(Settings(signatures_parameter=name), sources=moto.sources())
-    changes: list[tuple[Secret, ...]] = []
+    changes: list[tuple[AcceptedSignature, ...]] = []
     current = CurrentSignatures(settings, sources=moto.sources(), on_change=changes.append)
-    assert current() == (Secret(OLD_SIGNATURE),)
+    assert current() == (OLD,)
     assert changes == []
 
     moto.client("ssm").put_parameter(
         Name=name, Value=f"{OLD_SIGNATURE},{NEW_SIGNATURE}", Type="SecureString", Overwrite=True
     )
-    assert current() == (Secret(OLD_SIGNATURE), Secret(NEW_SIGNATURE))
+    assert current() == (OLD, NEW)
     moto.client("ssm").put_parameter(
         Name=name, Value=NEW_SIGNATURE, Type="SecureString", Overwrite=True
     )
-    assert current() == (Secret(NEW_SIGNATURE),)
-    assert changes == [(Secret(OLD_SIGNATURE), Secret(NEW_SIGNATURE)), (Secret(NEW_SIGNATURE),)]
+    assert current() == (NEW,)
+    # The same signature, now bound to its command: a change like any other.
+    moto.client("ssm").put_parameter(
+        Name=name, Value=f"{COMMAND}:{NEW_SIGNATURE}", Type="SecureString", Overwrite=True
+    )
+    bound = (AcceptedSignature(Secret(NEW_SIGNATURE), COMMAND),)
+    assert current() == bound
+    assert changes == [(OLD, NEW), (NEW,), bound]
 
     # The parameter disappears (or SSM is down): the last signatures read stay in force.
     moto.client("ssm").delete_parameter(Name=name)
-    assert current() == (Secret(NEW_SIGNATURE),)
+    assert current() == bound
 
 
 def test_current_signatures_without_a_parameter_are_the_plain_ones() -> None:
-    settings = Settings(signatures=(Secret("local-signature"),))
-    assert CurrentSignatures(settings, sources=SecretSources())() == (Secret("local-signature"),)
+    settings = Settings(signatures=(AcceptedSignature(Secret("local-signature")),))
+    assert CurrentSignatures(settings, sources=SecretSources())() == settings.signatures

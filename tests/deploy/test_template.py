@@ -14,6 +14,8 @@ from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 from cfnlint.api import ManualArgs, lint
 from samtranslator.translator.transform import transform
 
+from chalicelib.settings import parse_signatures
+from devstack.stack import LOCAL_SIGNATURES
 from tests.deploy.conftest import Packaged
 from tests.servers import ROOT
 
@@ -340,9 +342,9 @@ def test_nothing_secret_in_the_prod_config_or_the_template(
     # The local stage's stand-in values must not leak into what is deployed.
     template_text = packaged.template_path.read_text()
     local_env = packaged.stage_config("local")["environment_variables"]
-    for variable in ("DAILYBOT_API_KEY", "DAILYBOT_SIGNATURES"):
-        for value in local_env[variable].split(","):
-            assert value not in template_text
+    local_signatures = parse_signatures(local_env["DAILYBOT_SIGNATURES"])
+    for value in (local_env["DAILYBOT_API_KEY"], *(s.value.reveal() for s in local_signatures)):
+        assert value not in template_text
 
 
 def test_every_deployed_stage_reads_its_own_secrets_and_traces(packaged: Packaged) -> None:
@@ -364,6 +366,16 @@ def test_local_stage_keeps_plain_fallbacks_for_chalice_local(packaged: Packaged)
     assert local_env["DAILYBOT_SIGNATURES"]
     assert local_env["IDEMPOTENCY_STORE"].startswith("sqlite:///")
     assert "DAILYBOT_API_KEY_PARAMETER" not in local_env
+
+
+def test_local_signatures_are_bound_to_the_emulators_commands(packaged: Packaged) -> None:
+    local_env = packaged.stage_config("local")["environment_variables"]
+    fixtures = json.loads((ROOT / "emulator" / "fixtures" / "default.json").read_text())
+    expected = {(command["uuid"], command["signature"]) for command in fixtures["commands"]}
+
+    for raw in (local_env["DAILYBOT_SIGNATURES"], LOCAL_SIGNATURES):
+        bound = {(s.command_uuid, s.value.reveal()) for s in parse_signatures(raw)}
+        assert bound == expected
 
 
 def test_zip_is_lean_and_leaves_boto3_to_the_runtime(packaged: Packaged) -> None:

@@ -16,13 +16,19 @@ from typing import Any
 import httpx
 import pytest
 
-from devstack.stack import LOCAL_API_KEY, LOCAL_SIGNATURES, Ports, app_command, app_environment
+from devstack.stack import (
+    LOCAL_API_KEY,
+    LOCAL_COMMAND_SIGNATURES,
+    Ports,
+    app_command,
+    app_environment,
+)
 from soak.delivery_server import DeliveryServer
 from tests.emulator.conftest import DEFAULT_FIXTURES, EmulatorProcess, start_emulator
 from tests.runtime.log_audit import leaks
 from tests.servers import ServerProcess, free_port, start_server
 
-SECRETS = (LOCAL_API_KEY, *LOCAL_SIGNATURES.split(","))
+SECRETS = (LOCAL_API_KEY, *LOCAL_COMMAND_SIGNATURES.values())
 
 
 @dataclass

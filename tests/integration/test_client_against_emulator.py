@@ -244,6 +244,39 @@ def test_waits_never_overrun_the_deadline(emulator: EmulatorProcess) -> None:
     assert sleep.waits == []
 
 
+def test_retry_after_longer_than_the_cap_fails_at_once(emulator: EmulatorProcess) -> None:
+    sleep = RecordingSleep()
+    with make_client(emulator, sleep=sleep) as api:
+        grant = api.fetch_exchange_token(JANE)
+        add_fault(emulator, path="/v1/platform/storage/", status=429, times=2, retry_after=30)
+        with pytest.raises(RateLimited) as caught:
+            api.storage_get("k", exchange_token=grant.token, deadline=Deadline.after(60.0))
+    assert caught.value.retry_after == 30.0
+    assert sleep.waits == []
+    # One call reached the platform: the second injected 429 is still waiting for a caller.
+    pending = httpx.get(f"{emulator.base_url}/_emulator/faults", trust_env=False).json()
+    assert [fault["times"] for fault in pending] == [1]
+
+
+def test_the_platform_rate_limit_is_not_waited_out(tmp_path: Path) -> None:
+    # Three calls a minute per key: the fourth is throttled for about a minute, far over the
+    # client's 2 s cap, so it fails at once instead of sleeping.
+    handle = start_emulator(tmp_path, extra_args=("--rate-limit", "3"))
+    sleep = RecordingSleep()
+    try:
+        with make_client(handle, sleep=sleep) as api:
+            token = api.fetch_exchange_token(JANE).token
+            api.storage_set("k", "v", exchange_token=token)
+            assert api.storage_get("k", exchange_token=token) == "v"
+            with pytest.raises(RateLimited) as caught:
+                api.storage_get("k", exchange_token=token)
+    finally:
+        handle.stop()
+    assert caught.value.retry_after is not None
+    assert caught.value.retry_after > 2.0
+    assert sleep.waits == []
+
+
 def test_broker_fetches_once_and_refreshes_an_expired_token(
     tmp_path: Path,
 ) -> None:

@@ -42,6 +42,8 @@ class FakePlatform:
     calls: list[Call] = field(default_factory=list)
     rejected_tokens: set[str] = field(default_factory=set)
     faults: dict[str, list[int]] = field(default_factory=dict)
+    # The Retry-After header an injected 429 carries, when set.
+    retry_after: str | None = None
     delays: dict[str, float] = field(default_factory=dict)
     _ids: Any = field(default_factory=lambda: itertools.count(1))
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -72,7 +74,13 @@ class FakePlatform:
         with self._lock:
             pending = self.faults.get(f"{request.method} {path}") or self.faults.get(path)
             if pending:
-                return httpx.Response(pending.pop(0), json={"detail": "injected", "code": "fault"})
+                status = pending.pop(0)
+                throttled = status == 429 and self.retry_after is not None
+                return httpx.Response(
+                    status,
+                    json={"detail": "injected", "code": "fault"},
+                    headers={"Retry-After": self.retry_after} if throttled else None,
+                )
         if token is not None and token in self.rejected_tokens:
             return httpx.Response(
                 401, json={"detail": "Invalid or expired exchange token.", "code": "invalid_token"}

@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 
 from chalicelib.redaction import Secret
-from chalicelib.settings import DEFAULT_API_URL, DEFAULT_IDEMPOTENCY_STORE, Settings, SettingsError
+from chalicelib.settings import (
+    DEFAULT_API_URL,
+    DEFAULT_IDEMPOTENCY_STORE,
+    AcceptedSignature,
+    Settings,
+    SettingsError,
+    parse_signatures,
+)
 
 
 def test_defaults_from_an_empty_environment() -> None:
@@ -22,6 +29,7 @@ def test_defaults_from_an_empty_environment() -> None:
     assert settings.storage_namespace is None
     assert settings.fields.query == ("query", "text")
     assert settings.fields.exchange_token == "exchange_token"
+    assert settings.token_cache_size == 1024
 
 
 def test_values_are_parsed_and_secrets_wrapped() -> None:
@@ -41,7 +49,10 @@ def test_values_are_parsed_and_secrets_wrapped() -> None:
     )
     assert settings.api_url == "http://127.0.0.1:8001/v1/"
     assert settings.api_key == Secret("key-123456")
-    assert [s.reveal() for s in settings.signatures] == ["sig-old-0001", "sig-new-0002"]
+    assert settings.signatures == (
+        AcceptedSignature(Secret("sig-old-0001")),
+        AcceptedSignature(Secret("sig-new-0002")),
+    )
     assert settings.max_delivery_age_seconds == 0.0
     assert settings.idempotency_store == "dynamodb://table"
     assert settings.idempotency_lock_seconds == 12
@@ -53,10 +64,46 @@ def test_values_are_parsed_and_secrets_wrapped() -> None:
 
 def test_secrets_do_not_show_in_the_repr_of_settings() -> None:
     settings = Settings.from_env(
-        {"DAILYBOT_API_KEY": "key-abcdef", "DAILYBOT_SIGNATURES": "s-abcdef"}
+        {
+            "DAILYBOT_API_KEY": "key-abcdef",
+            "DAILYBOT_SIGNATURES": f"s-abcdef,{ACME_COMMAND}:s-bound-abcdef",
+        }
     )
     assert "key-abcdef" not in repr(settings)
     assert "s-abcdef" not in repr(settings)
+    assert "s-bound-abcdef" not in repr(settings)
+    assert ACME_COMMAND in repr(settings)
+
+
+ACME_COMMAND = "c0000000-0000-4000-8000-000000000001"
+
+
+def test_signatures_are_bound_to_their_command_or_plain() -> None:
+    raw = (
+        f" {ACME_COMMAND}:sig-acme , C0000000-0000-4000-8000-000000000002 : sig-globex,"
+        " plain-sig, not-a-uuid:sig-with-colon, c0000000000040008000000000000003:compact"
+    )
+    assert parse_signatures(raw) == (
+        AcceptedSignature(Secret("sig-acme"), ACME_COMMAND),
+        AcceptedSignature(Secret("sig-globex"), "c0000000-0000-4000-8000-000000000002"),
+        AcceptedSignature(Secret("plain-sig")),
+        AcceptedSignature(Secret("not-a-uuid:sig-with-colon")),
+        AcceptedSignature(Secret("compact"), "c0000000-0000-4000-8000-000000000003"),
+    )
+
+
+@pytest.mark.parametrize("entry", [f"{ACME_COMMAND}:", f"{ACME_COMMAND}:  "])
+def test_a_command_without_its_signature_is_refused(entry: str) -> None:
+    # Read as a plain signature, the command's (public) uuid would be accepted for any command.
+    expected = f"DAILYBOT_SIGNATURES: the signature of command {ACME_COMMAND} is empty"
+    with pytest.raises(SettingsError, match=expected):
+        Settings.from_env({"DAILYBOT_SIGNATURES": f"sig-other,{entry}"})
+
+
+def test_the_token_cache_size_is_a_setting() -> None:
+    assert Settings.from_env({"DAILYBOT_TOKEN_CACHE_SIZE": "16"}).token_cache_size == 16
+    with pytest.raises(SettingsError, match="DAILYBOT_TOKEN_CACHE_SIZE must be a number"):
+        Settings.from_env({"DAILYBOT_TOKEN_CACHE_SIZE": "many"})
 
 
 @pytest.mark.parametrize(

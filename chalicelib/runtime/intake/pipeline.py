@@ -1,7 +1,8 @@
 """The intake: every delivery goes through the same gates, once, in this order.
 
 1. signature (401 `invalid_signature`, nothing else happens, nothing about it is logged)
-2. parse and validate (4xx `{"code", "message"}`)
+2. parse and validate (4xx `{"code", "message"}`); a signature bound to another command than
+   the one the body names is refused here (401 `signature_not_for_command`)
 3. freshness (4xx `stale_delivery` / `delivery_in_future`)
 4. de-duplication (a duplicate gets the first reply; one still running, a polite reply)
 5. the self-registration check, then dispatch to the registered handler
@@ -24,7 +25,6 @@ from chalicelib.dailybot.errors import DailybotError, InvalidRequest, Validation
 from chalicelib.dailybot.models import JSONValue
 from chalicelib.dailybot.tokens import ExchangeTokenBroker
 from chalicelib.observability import DeliveryObservation, logger, redactor
-from chalicelib.redaction import Secret
 from chalicelib.runtime.context import Activity, Context, PlatformSession
 from chalicelib.runtime.idempotency.ledger import (
     DeliveryInProgress,
@@ -38,7 +38,7 @@ from chalicelib.runtime.intake.delivery import (
     DeliveryRefused,
     parse_delivery,
 )
-from chalicelib.runtime.intake.gates import freshness_problem, signature_accepted
+from chalicelib.runtime.intake.gates import freshness_problem, matching_signature
 from chalicelib.runtime.intake.http import IncomingRequest, OutgoingResponse
 from chalicelib.runtime.intake.worker import Overrun, run_within
 from chalicelib.runtime.registration.cold_start import count_reconcile_error
@@ -53,11 +53,15 @@ from chalicelib.runtime.replies import (
     refused_reply,
     unknown_command_reply,
 )
-from chalicelib.settings import Settings
+from chalicelib.settings import AcceptedSignature, Settings
 
 # The self-registration check may use at most this much of the reply budget.
 REGISTRATION_BUDGET_SECONDS: Final = 3.0
 
+_OTHER_COMMAND: Final = (
+    "signature_not_for_command",
+    "The X-DailyBot-Signature header belongs to another command than the one named.",
+)
 _FRESHNESS: Final = {
     "stale": ("stale_delivery", "The delivery is older than the accepted window."),
     "future": ("delivery_in_future", "The delivery's timestamp is too far in the future."),
@@ -110,7 +114,7 @@ class Intake:
         registry: CommandRegistry,
         registration: RegistrationCheck | None = None,
         wall_clock: Callable[[], float] = time.time,
-        accepted_signatures: Callable[[], Sequence[Secret]] | None = None,
+        accepted_signatures: Callable[[], Sequence[AcceptedSignature]] | None = None,
     ) -> None:
         self._settings = settings
         # Read on every delivery (through a cache) so a rotated signature needs no restart.
@@ -139,7 +143,8 @@ class Intake:
     def _handle(
         self, request: IncomingRequest, deadline: Deadline, observation: DeliveryObservation
     ) -> Verdict:
-        if not signature_accepted(request.headers, self._accepted_signatures()):
+        signature = matching_signature(request.headers, self._accepted_signatures())
+        if signature is None:
             return Verdict.refused(
                 401, "invalid_signature", "The X-DailyBot-Signature header is missing or wrong."
             )
@@ -149,6 +154,8 @@ class Intake:
             )
         except DeliveryRefused as refused:
             return Verdict.refused(refused.status, refused.code, refused.message)
+        if not signature.covers(delivery.command_uuid):
+            return Verdict.refused(401, *_OTHER_COMMAND)
         redactor.remember(delivery.exchange_token)
         observation.identify(
             correlation_id=delivery.identity[:16], kind=delivery.kind, subject=delivery.subject

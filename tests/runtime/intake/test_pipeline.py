@@ -337,6 +337,22 @@ def test_a_platform_failure_gets_a_friendly_reply(
     assert '"PlatformErrors":[1.0]' in capsys.readouterr().out
 
 
+def test_a_rate_limit_longer_than_the_cap_is_answered_without_waiting(
+    make_runtime: RuntimeFactory, platform: FakePlatform
+) -> None:
+    runtime = make_runtime(commands=_failing_registry(), DAILYBOT_MAX_RETRY_AFTER="5")
+    platform.fail("platform/storage/", 429, 429)
+    platform.retry_after = "30"
+
+    response = runtime.intake.handle(IncomingRequest.of(encode(invocation("flaky")), headers()))
+
+    assert "something went wrong" in response.body["message"]
+    # One attempt: the platform asked for 30 s, over the 5 s cap, so the client gave up at once
+    # rather than sleeping 5 s and being refused again.
+    assert len(platform.calls_to("platform/storage/")) == 1
+    assert platform.faults["platform/storage/"] == [429]
+
+
 def test_when_even_the_failure_cannot_be_recorded_the_user_still_gets_a_reply(
     make_runtime: RuntimeFactory, platform: FakePlatform
 ) -> None:
@@ -528,6 +544,29 @@ def test_deliveries_without_a_token_fetch_one_once_through_the_broker(
         ("usage", "remember"),
         ("usage", "recall"),
     ]
+
+
+def test_deliveries_naming_many_users_keep_the_token_cache_bounded(
+    make_runtime: RuntimeFactory, platform: FakePlatform
+) -> None:
+    runtime = make_runtime(DAILYBOT_TOKEN_CACHE_SIZE="4")
+    users = [f"{n:08x}-aaaa-4aaa-8aaa-aaaaaaaaaaaa" for n in range(30)]
+
+    def deliver_as(user: str, query: str = "") -> None:
+        body = invocation("history", query, user_uuid=user)
+        del body["exchange_token"]
+        response = runtime.intake.handle(IncomingRequest.of(encode(body), headers()))
+        assert response.status == 200
+
+    for user in users:
+        deliver_as(user)
+    # The four most recent users are still cached; the first one was let go long ago.
+    for user in users[-4:]:
+        deliver_as(user, "again")
+    deliver_as(users[0], "again")
+
+    fetched = [c.body["user_uuid"] for c in platform.calls_to("auth/fetch-command-exchange-token/")]
+    assert fetched == [*users, users[0]]
 
 
 def test_a_scheduled_delivery_without_a_token_acts_for_its_owner(

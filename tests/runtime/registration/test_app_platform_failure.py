@@ -20,7 +20,7 @@ from chalicelib.redaction import Secret
 from chalicelib.runtime.composition import build_runtime
 from chalicelib.runtime.registration.cold_start import ColdStartReconciler
 from chalicelib.runtime.registry import registry
-from chalicelib.settings import Settings
+from chalicelib.settings import AcceptedSignature, Settings
 from tests.clocks import FakeClock
 from tests.runtime.registration.conftest import (
     ACME,
@@ -45,7 +45,7 @@ class App:
         settings = Settings(
             api_url=platform.api_url,
             api_key=Secret(ACME_KEY),
-            signatures=(Secret(ACME_SIGNATURE),),
+            signatures=(AcceptedSignature(Secret(ACME_SIGNATURE)),),
             idempotency_store=f"sqlite:///{tmp_path / 'idempotency.sqlite3'}",
             registry_namespace=NAMESPACE,
             reconcile_period_seconds=PERIOD,

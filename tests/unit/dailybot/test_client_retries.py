@@ -63,19 +63,112 @@ def test_internal_server_error_is_not_retried(
     assert sleep.waits == []
 
 
-def test_rate_limit_waits_retry_after_then_the_cap(
+def test_rate_limit_waits_retry_after_up_to_the_cap(
     client: DailybotClient, platform: ScriptedPlatform, sleep: FakeSleep
 ) -> None:
     platform.script(
         answer(429, {"detail": "slow"}, headers=[("Retry-After", "2")]),
-        answer(429, {"detail": "slow"}, headers=[("Retry-After", "120")]),
+        answer(429, {"detail": "slow"}, headers=[("Retry-After", "5")]),
         OK,
     )
 
     assert client.storage_get("k", namespace="n") == "v"
 
-    # The default policy caps Retry-After at settings' default of 5 s.
+    # The default policy's cap is settings' default of 5 s: a wait of exactly 5 s is honoured.
     assert sleep.waits == [2.0, 5.0]
+
+
+@pytest.mark.parametrize("deadline_seconds", [None, 60.0], ids=["no-deadline", "ample-deadline"])
+def test_rate_limit_longer_than_the_cap_fails_at_once(
+    client: DailybotClient,
+    platform: ScriptedPlatform,
+    sleep: FakeSleep,
+    clock: FakeClock,
+    deadline_seconds: float | None,
+) -> None:
+    platform.script(answer(429, {"detail": "slow"}, headers=[("Retry-After", "30")]), OK)
+    deadline = None if deadline_seconds is None else Deadline.after(deadline_seconds, clock)
+    started = clock.now
+
+    with pytest.raises(errors.RateLimited) as caught:
+        client.storage_get("k", namespace="n", deadline=deadline)
+
+    assert caught.value.retry_after == 30.0
+    assert len(platform.requests) == 1
+    assert sleep.waits == []
+    assert clock.now == started
+
+
+def test_a_later_rate_limit_longer_than_the_cap_ends_the_retries(
+    client: DailybotClient, platform: ScriptedPlatform, sleep: FakeSleep
+) -> None:
+    platform.script(
+        answer(429, {}, headers=[("Retry-After", "1")]),
+        answer(429, {}, headers=[("Retry-After", "5.5")]),
+        OK,
+    )
+
+    with pytest.raises(errors.RateLimited):
+        client.create_schedule(ScheduleSpec(name="x"), exchange_token=TOKEN)
+
+    assert sleep.waits == [1.0]
+    assert len(platform.requests) == 2
+
+
+@pytest.mark.parametrize(
+    ("retry_after", "deadline_seconds", "allowed"),
+    [("30", None, "5.000"), ("4", 3.0, "3.000")],
+    ids=["over-the-cap", "over-the-time-left"],
+)
+def test_a_refused_wait_is_logged_with_what_was_asked(
+    client: DailybotClient,
+    platform: ScriptedPlatform,
+    clock: FakeClock,
+    caplog: pytest.LogCaptureFixture,
+    retry_after: str,
+    deadline_seconds: float | None,
+    allowed: str,
+) -> None:
+    platform.script(answer(429, {}, headers=[("Retry-After", retry_after)]))
+    deadline = None if deadline_seconds is None else Deadline.after(deadline_seconds, clock)
+
+    with (
+        caplog.at_level(logging.INFO, logger="chalicelib.dailybot.client"),
+        pytest.raises(errors.RateLimited),
+    ):
+        client.storage_get("k", exchange_token=TOKEN, deadline=deadline)
+
+    [record] = [r for r in caplog.records if r.name == "chalicelib.dailybot.client"]
+    assert record.getMessage() == (
+        f"Dailybot POST platform/storage/ asked to wait {float(retry_after):.3f} s,"
+        f" more than the {allowed} s allowed: not retried"
+    )
+    assert EXCHANGE_TOKEN not in caplog.text
+
+
+@pytest.mark.parametrize(
+    "refusal",
+    [
+        answer(429, {"code": "free_plan_daily_limit_exceeded"}, headers=[("Retry-After", "60")]),
+        answer(500, {"detail": "boom"}),
+    ],
+    ids=["daily-limit", "server-error"],
+)
+def test_failures_that_are_not_a_refused_wait_are_not_logged_as_one(
+    client: DailybotClient,
+    platform: ScriptedPlatform,
+    caplog: pytest.LogCaptureFixture,
+    refusal: httpx.Response,
+) -> None:
+    platform.script(refusal)
+
+    with (
+        caplog.at_level(logging.INFO, logger="chalicelib.dailybot.client"),
+        pytest.raises(errors.APIError),
+    ):
+        client.storage_get("k", namespace="n")
+
+    assert [r for r in caplog.records if r.name == "chalicelib.dailybot.client"] == []
 
 
 def test_rate_limit_with_http_date_retry_after(

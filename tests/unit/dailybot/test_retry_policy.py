@@ -56,6 +56,15 @@ def test_verdicts_are_never_retried(error: errors.DailybotError) -> None:
     assert not retry(error, safe=True)
 
 
+def test_rate_limit_is_retried_only_when_its_retry_after_fits_the_cap() -> None:
+    cap = POLICY.max_retry_after_seconds
+    assert retry(errors.RateLimited(429, retry_after=cap), safe=True)
+    assert retry(errors.RateLimited(429, retry_after=0), safe=False)
+    assert retry(errors.RateLimited(429), safe=True)  # no Retry-After: backs off exponentially
+    assert not retry(errors.RateLimited(429, retry_after=cap + 0.001), safe=True)
+    assert not retry(errors.RateLimited(429, retry_after=30), safe=False)
+
+
 def test_attempts_stop_at_the_maximum() -> None:
     error = errors.ConnectError("refused")
     assert retry(error, safe=True, attempt=4)

@@ -171,6 +171,106 @@ def test_waiting_for_another_callers_fetch_respects_the_deadline() -> None:
     assert broker.token_for(ORG, JANE, deadline=Deadline.never()) == Secret("token-1-for-aaaa")
 
 
+def user(number: int) -> str:
+    return f"{number:08x}-0000-4000-8000-000000000000"
+
+
+def test_many_users_never_grow_the_cache_past_its_bound(clock: FakeClock) -> None:
+    source = CountingSource()
+    broker = ExchangeTokenBroker(source, ttl_seconds=600, max_entries=16, clock=clock)
+
+    sizes = []
+    for number in range(1000):
+        broker.token_for(ORG, user(number))
+        sizes.append(broker.cached_users)
+
+    assert sizes[:16] == list(range(1, 17))
+    assert set(sizes[16:]) == {16}
+    # The sixteen most recent users are still cached; the oldest ones were evicted.
+    for number in range(984, 1000):
+        broker.token_for(ORG, user(number))
+    assert len(source.fetches) == 1000
+    broker.token_for(ORG, user(0))
+    assert source.fetches[-1] == user(0)
+    assert len(source.fetches) == 1001
+
+
+def test_the_least_recently_used_user_is_evicted_first(clock: FakeClock) -> None:
+    source = CountingSource()
+    broker = ExchangeTokenBroker(source, ttl_seconds=600, max_entries=2, clock=clock)
+    jane = broker.token_for(ORG, JANE)
+    broker.token_for(ORG, JOHN)
+
+    assert broker.token_for(ORG, JANE) is jane  # Jane is now the most recently used
+    broker.token_for("other-org", JANE)  # evicts John, not Jane
+
+    assert broker.token_for(ORG, JANE) is jane
+    broker.token_for(ORG, JOHN)
+    assert source.fetches == [JANE, JOHN, JANE, JOHN]
+    assert broker.cached_users == 2
+
+
+def test_expired_entries_leave_the_cache_before_the_bound_is_reached(clock: FakeClock) -> None:
+    broker = ExchangeTokenBroker(CountingSource(), ttl_seconds=60, max_entries=100, clock=clock)
+    for number in range(10):
+        broker.token_for(ORG, user(number))
+    assert broker.cached_users == 10
+
+    clock.now += 60
+    broker.token_for(ORG, JANE)
+
+    assert broker.cached_users == 1
+
+
+def test_expired_entries_behind_a_fresh_one_wait_for_their_turn(clock: FakeClock) -> None:
+    broker = ExchangeTokenBroker(CountingSource(), ttl_seconds=60, max_entries=100, clock=clock)
+    broker.token_for(ORG, JANE)
+    clock.now += 30
+    broker.token_for(ORG, JOHN)
+    clock.now += 31  # Jane's token expired, John's has not
+
+    broker.token_for("other-org", JANE)
+
+    assert broker.cached_users == 2  # Jane dropped; John and the new entry stay
+
+
+def test_a_cache_of_size_zero_still_answers_every_caller(clock: FakeClock) -> None:
+    source = CountingSource()
+    broker = ExchangeTokenBroker(source, ttl_seconds=60, max_entries=0, clock=clock)
+
+    assert broker.token_for(ORG, JANE) == Secret("token-1-for-aaaa")
+    assert broker.token_for(ORG, JANE) == Secret("token-2-for-aaaa")
+    assert broker.cached_users == 0
+
+
+def test_concurrent_users_keep_the_bound_and_get_their_own_tokens() -> None:
+    source = CountingSource()
+    broker = ExchangeTokenBroker(source, ttl_seconds=600, max_entries=8)
+    start = threading.Barrier(16)
+    seen: list[int] = []
+    wrong: list[tuple[str, str]] = []
+
+    def worker(offset: int) -> None:
+        start.wait()
+        for number in range(offset, 4000, 16):
+            uuid = user(number % 40)
+            token = broker.token_for(ORG, uuid).reveal()
+            if not token.endswith(f"-for-{uuid[:4]}"):
+                wrong.append((uuid, token))
+            seen.append(broker.cached_users)
+
+    threads = [threading.Thread(target=worker, args=(offset,)) for offset in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert len(seen) == 4000
+    assert max(seen) <= 8
+    assert wrong == []
+    assert broker.cached_users == 8
+
+
 def test_a_failed_fetch_is_not_cached(clock: FakeClock) -> None:
     calls = []
 
