@@ -15,7 +15,7 @@ export AWS_EC2_METADATA_DISABLED := true
 export POWERTOOLS_TRACE_DISABLED ?= true
 export POWERTOOLS_DEV ?= false
 
-.PHONY: setup run test lint typecheck pytest bench soak package sync clean
+.PHONY: setup run test lint typecheck pytest browser bench soak package sync jobs clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -34,7 +34,18 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(PY) -m mypy --strict app.py chalicelib emulator infra devstack benchmarks soak testkit
 
-pytest: $(STAMP)
+# The browser tests drive Debian's Chromium (Playwright's own download is unreachable here).
+# Installed when missing and apt-get can (root, as in CI); otherwise those tests skip, or fail
+# under CI=true.
+CHROMIUM := /usr/bin/chromium
+browser:
+	@if [ ! -x $(CHROMIUM) ] && command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+		echo "installing chromium for the browser tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	fi
+	@[ -x $(CHROMIUM) ] || echo "no $(CHROMIUM) and no way to install it: the browser tests skip"
+
+pytest: $(STAMP) browser
 	$(PY) -m pytest --cov --cov-report=term --cov-fail-under=90 $(ARGS)
 
 package: $(STAMP)
@@ -52,6 +63,10 @@ soak: $(STAMP)
 
 sync: $(STAMP)
 	$(PY) app.py sync $(ARGS)
+
+# The deferred jobs' dead-letter queue: `make jobs`, `make jobs ARGS="--replay ID"`.
+jobs: $(STAMP)
+	$(PY) app.py jobs $(ARGS)
 
 clean:
 	rm -rf $(VENV) build .local .mypy_cache .ruff_cache .pytest_cache .coverage

@@ -1,14 +1,16 @@
 """The Chalice app and composition root: a table of contents of the entry points.
 
 It loads this deployment's commands, hands their registry to the runtime, and declares every
-way in: Dailybot's deliveries, the health check, and `make sync` (`python app.py sync`).
+way in: Dailybot's deliveries, the health check, the deferred jobs' queue, and the command
+lines: `make sync` (`python app.py sync`), the local job worker (`python app.py work`) and
+`make jobs` (`python app.py jobs`, the dead-letter queue).
 """
 
 from __future__ import annotations
 
 import sys
 
-from chalice.app import Chalice, Response
+from chalice.app import Chalice, Response, SQSEvent
 
 from chalicelib.commands import load_commands
 from chalicelib.runtime.composition import LazyRuntime
@@ -19,7 +21,13 @@ from chalicelib.runtime.intake.chalice_adapter import (
     incoming_request,
     keep_request,
 )
+from chalicelib.runtime.jobs import admin, worker
+from chalicelib.runtime.jobs.queue import open_queue
 from chalicelib.runtime.registration import sync
+from chalicelib.settings import Settings
+
+JOBS_QUEUE_NAME = "dailybot-runtime-jobs"
+"""The SQS queue the job function drains (the deployment template names the real one)."""
 
 registry = load_commands()
 container = LazyRuntime(registry)
@@ -44,7 +52,29 @@ def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
-if __name__ == "__main__":  # pragma: no cover - `make sync` runs `python app.py sync ...`
-    if sys.argv[1:2] != ["sync"]:
-        sys.exit("usage: python app.py sync [--dry-run] [--no-verify]")
-    sys.exit(sync.main(sys.argv[2:], declarations=registry))
+@app.on_sqs_message(queue=JOBS_QUEUE_NAME, batch_size=1, name="job_runner")
+def job_runner(event: SQSEvent) -> dict[str, list[dict[str, str]]]:
+    """Deferred jobs, one per invocation; failures are reported per message for retry."""
+    return container.run_jobs(record.to_dict() for record in event)
+
+
+def main(argv: list[str]) -> int:
+    """The command lines: `sync`, `work` (the local job worker), `jobs` (dead letters)."""
+    command, args = (argv[0] if argv else ""), argv[1:]
+    if command == "sync":
+        return sync.main(args, declarations=registry)
+    if command == "work":
+        runtime = container.get()
+        visibility = Settings.from_env().jobs_timeout_seconds
+        return worker.main(
+            args, runner=runtime.job_runner, queue=runtime.jobs, visibility=visibility
+        )
+    if command == "jobs":
+        queue = open_queue(Settings.from_env().jobs_queue)
+        return admin.main(args, admin.dead_letter_queue(queue))
+    print("usage: python app.py sync|work|jobs [options]", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":  # pragma: no cover - the Makefile runs `python app.py ...`
+    sys.exit(main(sys.argv[1:]))

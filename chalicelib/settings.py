@@ -16,6 +16,7 @@ from chalicelib.redaction import Secret
 
 DEFAULT_API_URL: Final = "https://api.dailybot.com/v1/"
 DEFAULT_IDEMPOTENCY_STORE: Final = "sqlite:///.local/idempotency.sqlite3"
+DEFAULT_JOBS_QUEUE: Final = "sqlite:///.local/jobs.sqlite3"
 
 
 class SettingsError(ValueError):
@@ -34,6 +35,7 @@ class DeliveryFields:
     event: str = "event"
     hook: str = "hook"
     event_body: str = "body"
+    target_channel: str = "target_channel"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> DeliveryFields:
@@ -50,6 +52,7 @@ class DeliveryFields:
             event=name("DAILYBOT_FIELD_EVENT", cls.event),
             hook=name("DAILYBOT_FIELD_HOOK", cls.hook),
             event_body=name("DAILYBOT_FIELD_EVENT_BODY", cls.event_body),
+            target_channel=name("DAILYBOT_FIELD_TARGET_CHANNEL", cls.target_channel),
         )
 
 
@@ -125,6 +128,12 @@ class Settings:
     reconcile_period_seconds: float = 3600.0
     registry_namespace: str = "dailybot-runtime"
     storage_namespace: str | None = None
+    # Deferred jobs: where they queue (`sqlite:///PATH` or `sqs://QUEUE-URL`), how often a
+    # failing one runs, the first retry's delay (doubling after), and how long one may run.
+    jobs_queue: str = DEFAULT_JOBS_QUEUE
+    jobs_attempts: int = 3
+    jobs_backoff_seconds: float = 10.0
+    jobs_timeout_seconds: int = 300
     fields: DeliveryFields = field(default_factory=DeliveryFields)
 
     def __post_init__(self) -> None:
@@ -160,6 +169,10 @@ class Settings:
             reconcile_period_seconds=_number(env, "DAILYBOT_RECONCILE_PERIOD", 3600.0),
             registry_namespace=_optional(env, "DAILYBOT_REGISTRY_NAMESPACE") or "dailybot-runtime",
             storage_namespace=_optional(env, "DAILYBOT_STORAGE_NAMESPACE"),
+            jobs_queue=_optional(env, "JOBS_QUEUE") or DEFAULT_JOBS_QUEUE,
+            jobs_attempts=max(1, int(_number(env, "JOBS_ATTEMPTS", 3))),
+            jobs_backoff_seconds=_number(env, "JOBS_BACKOFF_SECONDS", 10.0),
+            jobs_timeout_seconds=max(1, int(_number(env, "JOBS_TIMEOUT_SECONDS", 300))),
             fields=DeliveryFields.from_env(env),
         )
 

@@ -1,4 +1,8 @@
-"""`python -m devstack` (`make run`): the emulator on :8001, the app on :8000, until Ctrl-C."""
+"""`python -m devstack` (`make run`): the emulator on :8001, the app on :8000 and the job
+worker, until Ctrl-C.
+
+The emulator serves the playground page at its root and knows every intent the app registers.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +12,10 @@ import sys
 import time
 from types import FrameType
 
+from devstack.intents import app_intents
 from devstack.stack import (
     STATE_DIR,
+    WORKER_COMMAND,
     Ports,
     Process,
     app_command,
@@ -27,16 +33,28 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m devstack", description=__doc__)
     parser.add_argument("--emulator-port", type=int, default=8001)
     parser.add_argument("--app-port", type=int, default=8000)
+    parser.add_argument(
+        "--clock",
+        choices=("real", "virtual"),
+        default="real",
+        help="virtual: time stands still until the playground (or the control API) advances it",
+    )
     options = parser.parse_args(argv)
     ports = Ports(emulator=options.emulator_port, app=options.app_port)
-    STATE_DIR.mkdir(exist_ok=True)
+    STATE_DIR.mkdir(parents=True, exist_ok=True)
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     processes: list[Process] = []
     try:
-        emulator = Process("emulator", emulator_command(ports), {})
+        emulator = Process("emulator", emulator_command(ports, app_intents(), options.clock), {})
         processes.append(emulator)
-        app = Process("app", app_command(ports), app_environment(ports))
+        environment = app_environment(ports)
+        if options.clock == "virtual":
+            # The virtual clock runs ahead of the app's real one: its deliveries would look
+            # "from the future" and be refused, so the app's freshness check is off.
+            environment["DAILYBOT_MAX_DELIVERY_AGE"] = "0"
+        app = Process("app", app_command(ports), environment)
         processes.append(app)
+        processes.append(Process("worker", WORKER_COMMAND, app_environment(ports)))
         wait_ready(emulator, f"http://127.0.0.1:{ports.emulator}/_emulator/health")
         wait_ready(app, f"http://127.0.0.1:{ports.app}/health")
         print(_banner(ports), flush=True)
@@ -60,13 +78,16 @@ def _banner(ports: Ports) -> str:
     invoke = f"http://127.0.0.1:{ports.emulator}/_emulator/invoke"
     return "\n".join(
         [
+            f"playground: http://127.0.0.1:{ports.emulator}/",
             f"emulator: http://127.0.0.1:{ports.emulator}   app: http://127.0.0.1:{ports.app}",
-            f"logs: {STATE_DIR}/emulator.log, {STATE_DIR}/app.log",
+            f"logs: {STATE_DIR}/emulator.log, {STATE_DIR}/app.log, {STATE_DIR}/worker.log",
             "try:",
             f'  curl -s -X POST {invoke} -d \'{{"intent": "remember", "query": "color blue"}}\'',
             f'  curl -s -X POST {invoke} -d \'{{"intent": "recall", "query": "color"}}\'',
             f'  curl -s -X POST {invoke} -d \'{{"intent": "history"}}\'',
-            "Ctrl-C stops both.",
+            f'  curl -s -X POST {invoke} -d \'{{"intent": "report"}}\'',
+            f"  curl -s http://127.0.0.1:{ports.emulator}/_emulator/messages   (follow-ups)",
+            "Ctrl-C stops them all.",
         ]
     )
 

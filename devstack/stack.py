@@ -1,4 +1,5 @@
-"""Starting, watching and stopping the two local processes, each by its own PID."""
+"""Starting, watching and stopping the local processes (the emulator, `chalice local` and the
+job worker), each by its own PID."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ from typing import Final
 import httpx
 
 ROOT: Final = Path(__file__).resolve().parent.parent
-STATE_DIR: Final = ROOT / ".local"
+# Logs, the emulator's database and the idempotency store; tests point it at a temporary folder.
+STATE_DIR: Final = Path(os.environ.get("DEVSTACK_STATE_DIR") or ROOT / ".local")
 # `chalice` has no `__main__`; this runs its console script with the current interpreter.
 CHALICE: Final = ("-c", "import sys; from chalice.cli import main; sys.exit(main())")
 
@@ -37,24 +39,39 @@ class Ports:
     app: int = 8000
 
 
-def local_fixtures(ports: Ports) -> Path:
-    """The default fixtures, with the commands pointing at this stack's app port."""
+def local_fixtures(ports: Ports, intents: Sequence[str] = ()) -> Path:
+    """The default fixtures, with the commands pointing at this stack's app port.
+
+    The first command also answers every intent in `intents` (the app's) that no command of its
+    organization has yet, so a new command module is invocable without editing the fixtures.
+    """
     fixtures = json.loads((ROOT / "emulator" / "fixtures" / "default.json").read_text())
-    for command in fixtures.get("commands", []):
+    commands = fixtures.get("commands", [])
+    for command in commands:
         command["url"] = f"http://127.0.0.1:{ports.app}/dailybot"
+    if commands:
+        first = commands[0]
+        taken = {
+            name.casefold()
+            for command in commands
+            if command["organization_uuid"] == first["organization_uuid"]
+            for name in (command["intent"], *command.get("aliases", []))
+        }
+        extra = [intent for intent in intents if intent.casefold() not in taken]
+        first["aliases"] = [*first.get("aliases", []), *extra]
     path = STATE_DIR / "fixtures.json"
     path.write_text(json.dumps(fixtures, indent=2))
     return path
 
 
-def emulator_command(ports: Ports) -> list[str]:
+def emulator_command(ports: Ports, intents: Sequence[str] = (), clock: str = "real") -> list[str]:
     return [
         "-m", "emulator", "serve",
         "--host", "127.0.0.1",
         "--port", str(ports.emulator),
-        "--clock", "real",
+        "--clock", clock,
         "--db", str(STATE_DIR / "emulator.db"),
-        "--fixtures", str(local_fixtures(ports)),
+        "--fixtures", str(local_fixtures(ports, intents)),
     ]  # fmt: skip
 
 
@@ -71,6 +88,10 @@ def app_command(ports: Ports) -> list[str]:
     ]  # fmt: skip
 
 
+WORKER_COMMAND: Final = ("app.py", "work")
+"""The job worker: drains the local jobs queue with the app's environment."""
+
+
 def app_environment(ports: Ports) -> dict[str, str]:
     """What `chalice local` needs to talk to the emulator, with a fake AWS around it."""
     return {
@@ -79,6 +100,7 @@ def app_environment(ports: Ports) -> dict[str, str]:
         "DAILYBOT_SIGNATURES": LOCAL_SIGNATURES,
         "DAILYBOT_PUBLIC_URL": f"http://127.0.0.1:{ports.app}/dailybot",
         "IDEMPOTENCY_STORE": f"sqlite:///{STATE_DIR / 'idempotency.sqlite3'}",
+        "JOBS_QUEUE": f"sqlite:///{STATE_DIR / 'jobs.sqlite3'}",
         "POWERTOOLS_TRACE_DISABLED": "true",
         "POWERTOOLS_SERVICE_NAME": "dailybot-runtime",
         "POWERTOOLS_METRICS_NAMESPACE": "DailybotRuntime/local",

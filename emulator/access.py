@@ -1,15 +1,17 @@
 """Who is calling the platform API: the ``X-API-KEY`` and, when sent, the exchange token.
 
 ``platform_endpoint`` wraps every ``/v1/`` handler: injected faults, authentication, the rate
-limit, and turning an ``ApiError`` into its JSON answer, in that order.
+limit, and turning an ``ApiError`` into its JSON answer, in that order. A caller that hung up
+(say during an injected delay) gets nothing and leaves one log line, not a traceback.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
 from emulator.errors import ApiError, invalid_token, missing_token, not_authenticated
@@ -19,6 +21,9 @@ from emulator.world import ApiKey
 
 API_KEY_HEADER = "X-API-KEY"
 TOKEN_HEADER = "X-EXCHANGE-TOKEN"  # noqa: S105 (a header name)
+CLIENT_CLOSED_REQUEST = 499  # nobody reads it: the caller is gone
+
+logger = logging.getLogger("emulator.access")
 
 
 @dataclass(frozen=True)
@@ -39,6 +44,13 @@ def error_response(error: ApiError) -> JSONResponse:
     return JSONResponse(error.body, status_code=error.status, headers=error.headers)
 
 
+def caller_gone(request: Request) -> Response:
+    logger.info(
+        "%s %s: the caller hung up before its body was read", request.method, request.url.path
+    )
+    return Response(status_code=CLIENT_CLOSED_REQUEST)
+
+
 def platform_endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
     async def endpoint(request: Request) -> Response:
         state = state_of(request)
@@ -52,6 +64,8 @@ def platform_endpoint(handler: Handler) -> Callable[[Request], Awaitable[Respons
             return await handler(request, state, Caller(key, grant))
         except ApiError as error:
             return error_response(error)
+        except ClientDisconnect:
+            return caller_gone(request)
 
     endpoint.__name__ = handler.__name__
     return endpoint

@@ -17,6 +17,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from emulator import control
+from emulator import state_views as views
 from emulator.access import platform_endpoint
 from emulator.api.activity import create_activity, list_activity
 from emulator.api.event_subscription import register_hook, unregister_hook
@@ -31,6 +32,7 @@ from emulator.api.scheduling import (
 from emulator.api.storage import storage_operation
 from emulator.config import EmulatorConfig
 from emulator.openapi import openapi_document
+from emulator.playground_page import playground_routes
 from emulator.scheduler import run_real_clock
 from emulator.state import EmulatorState, build_state
 
@@ -82,6 +84,17 @@ def _control_routes() -> list[BaseRoute]:
         Route("/_emulator/deliveries", endpoint(c.clear_deliveries), methods=["DELETE"]),
         Route("/_emulator/messages", endpoint(c.list_messages), methods=["GET"]),
         Route("/_emulator/messages", endpoint(c.clear_messages), methods=["DELETE"]),
+        Route("/_emulator/world", endpoint(views.world), methods=["GET"]),
+        Route("/_emulator/storage", endpoint(views.storage), methods=["GET"]),
+        Route("/_emulator/activity", endpoint(views.activity), methods=["GET"]),
+        Route("/_emulator/schedules", endpoint(views.schedules), methods=["GET"]),
+        Route(
+            "/_emulator/schedules/{schedule_uuid}/fire",
+            endpoint(c.fire_schedule_now),
+            methods=["POST"],
+        ),
+        Route("/_emulator/hooks", endpoint(views.hooks), methods=["GET"]),
+        Route("/_emulator/reset", endpoint(c.reset), methods=["POST"]),
         Route("/openapi.json", _openapi, methods=["GET"]),
     ]
 
@@ -124,7 +137,7 @@ def create_app(config: EmulatorConfig, *, state: EmulatorState | None = None) ->
             state.database.close()
 
     app = Starlette(
-        routes=[*_platform_routes(), *_control_routes()],
+        routes=[*_platform_routes(), *_control_routes(), *playground_routes()],
         exception_handlers={HTTPException: _http_error, Exception: _internal_error},
         lifespan=lifespan,
         max_body_size=MAX_BODY_BYTES,

@@ -11,7 +11,7 @@ from typing import Any
 
 from emulator.api.event_subscription import matching_hooks
 from emulator.deliveries import DeliveryOutcome
-from emulator.errors import coded, invalid
+from emulator.errors import ApiError, invalid
 from emulator.outbound_bodies import event_body, invocation_body, scheduled_body
 from emulator.schedules import Schedule, owner_of
 from emulator.state import EmulatorState
@@ -32,7 +32,16 @@ def find_command(state: EmulatorState, invocation: Invocation) -> Command:
     if invocation.organization_uuid is not None:
         commands = [c for c in commands if c.organization_uuid == invocation.organization_uuid]
     if not commands:
-        raise coded(404, f"No command answers the intent {invocation.intent!r}.", "unknown_intent")
+        known = ", ".join(state.world.intents_of(invocation.organization_uuid)) or "none"
+        detail = f"No command answers the intent {invocation.intent!r}. Known intents: {known}."
+        raise ApiError(
+            404,
+            {
+                "detail": detail,
+                "code": "unknown_intent",
+                "known_intents": state.world.intents_of(invocation.organization_uuid),
+            },
+        )
     if len(commands) > 1:
         raise invalid("Several organizations have this intent: give 'organization_uuid'.")
     return commands[0]
@@ -60,7 +69,9 @@ async def invoke(state: EmulatorState, invocation: Invocation) -> DeliveryOutcom
     body = invocation_body(
         command, invocation.intent, invocation.query, user, token=token, instant=instant
     )
-    return await state.dispatcher.deliver("invocation", command.url, command.signature, body)
+    return await state.dispatcher.deliver(
+        "invocation", invocation.intent, command.url, command.signature, body
+    )
 
 
 async def publish_event(
@@ -87,17 +98,19 @@ async def publish_event(
             body=body,
             instant=instant,
         )
-        await state.dispatcher.deliver("event", command.url, command.signature, envelope)
+        await state.dispatcher.deliver("event", event, command.url, command.signature, envelope)
         delivered += 1
     return delivered
 
 
-async def fire_schedule(state: EmulatorState, schedule: Schedule, fire_at: float) -> bool:
-    """Deliver one scheduled execution; ``False`` when it has no command or user to act as."""
+async def fire_schedule(
+    state: EmulatorState, schedule: Schedule, fire_at: float
+) -> DeliveryOutcome | None:
+    """Deliver one scheduled execution; ``None`` when it has no command or user to act as."""
     command = state.world.commands.get(schedule.command_uuid)
     user = owner_of(schedule, state.world)
     if command is None or user is None:
-        return False
+        return None
     token = state.tokens.issue(TokenGrant(schedule.organization_uuid, command.uuid, user.uuid))
     body = scheduled_body(
         command,
@@ -108,5 +121,6 @@ async def fire_schedule(state: EmulatorState, schedule: Schedule, fire_at: float
         owned_by_user=schedule.is_owned_by_user,
     )
     url = schedule.callback_url or command.url
-    await state.dispatcher.deliver("scheduled_execution", url, command.signature, body)
-    return True
+    return await state.dispatcher.deliver(
+        "scheduled_execution", schedule.name, url, command.signature, body
+    )

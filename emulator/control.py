@@ -1,7 +1,8 @@
 """``/_emulator/...``: the emulator's own control surface, for tests and for people.
 
-Health, invoking a command, the virtual clock, publishing events, injecting faults, and the
-records of outbound deliveries and sent messages. No API key is needed here.
+Health, invoking a command, the virtual clock, firing a schedule now, publishing events,
+injecting faults, resetting the state, and the records of outbound deliveries and sent messages.
+No API key is needed here; the read-only views of the state are in ``emulator.state_views``.
 """
 
 from __future__ import annotations
@@ -10,18 +11,19 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
-from emulator.access import error_response
+from emulator.access import caller_gone, error_response
 from emulator.api.messages import recorded_messages
 from emulator.clock import VirtualClock
-from emulator.command_calls import Invocation, invoke, publish_event
-from emulator.deliveries import recorded_deliveries
-from emulator.errors import ApiError, coded, invalid
+from emulator.command_calls import Invocation, fire_schedule, invoke, publish_event
+from emulator.deliveries import DeliveryOutcome, recorded_deliveries
+from emulator.errors import ApiError, coded, invalid, not_found
 from emulator.event_names import normalise_event
 from emulator.faults import parse_fault
 from emulator.scheduler import fire_due
+from emulator.schedules import load_schedule
 from emulator.state import EmulatorState, state_of
 from emulator.timestamps import iso_z
 from emulator.validation import MISSING, json_object, json_object_field, text, uuid_text
@@ -38,6 +40,8 @@ def control_endpoint(handler: ControlHandler) -> Callable[[Request], Awaitable[R
             return await handler(request, state_of(request))
         except ApiError as error:
             return error_response(error)
+        except ClientDisconnect:
+            return caller_gone(request)
 
     endpoint.__name__ = handler.__name__
     return endpoint
@@ -61,6 +65,10 @@ async def invoke_command(request: Request, state: EmulatorState) -> Response:
     )
     started = time.perf_counter()
     outcome = await invoke(state, invocation)
+    return _outcome_response(outcome, started)
+
+
+def _outcome_response(outcome: DeliveryOutcome, started: float) -> Response:
     answer: dict[str, Any] = {
         "status_code": outcome.status_code,
         "reply": outcome.reply(),
@@ -69,6 +77,34 @@ async def invoke_command(request: Request, state: EmulatorState) -> Response:
     if outcome.error is not None:
         answer["error"] = outcome.error
     return JSONResponse(answer)
+
+
+async def fire_schedule_now(request: Request, state: EmulatorState) -> Response:
+    """Deliver one scheduled execution at the clock's now; its timing and run count stay."""
+    schedule_uuid = uuid_text(request.path_params["schedule_uuid"])
+    schedule = None if schedule_uuid is None else load_schedule(state.database, schedule_uuid)
+    if schedule is None:
+        raise not_found()
+    started = time.perf_counter()
+    outcome = await fire_schedule(state, schedule, state.stamps.next(state.clock.now()))
+    if outcome is None:
+        raise coded(409, "The schedule has no command or user to act as.", "cannot_fire")
+    return _outcome_response(outcome, started)
+
+
+RESET_TABLES = ("schedules", "storage", "activity", "hooks", "deliveries", "messages")
+
+
+async def reset(request: Request, state: EmulatorState) -> Response:
+    """Forget schedules, storage, activity, hooks, deliveries, messages and pending faults.
+
+    The world (fixtures), the clock and issued exchange tokens stay.
+    """
+    for table in RESET_TABLES:
+        # Table names are the constants above, never input.
+        state.database.execute(f"DELETE FROM {table}")  # noqa: S608
+    state.faults.clear()
+    return Response(status_code=204)
 
 
 async def read_clock(request: Request, state: EmulatorState) -> Response:

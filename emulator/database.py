@@ -40,13 +40,23 @@ CREATE TABLE IF NOT EXISTS hooks (
 CREATE TABLE IF NOT EXISTS deliveries (
     id INTEGER PRIMARY KEY AUTOINCREMENT, delivery_id TEXT NOT NULL, kind TEXT NOT NULL,
     url TEXT NOT NULL, attempt INTEGER NOT NULL, status INTEGER, error TEXT,
-    body_sha256 TEXT NOT NULL, at REAL NOT NULL
+    body_sha256 TEXT NOT NULL, at REAL NOT NULL, subject TEXT, body TEXT, reply TEXT,
+    latency_ms REAL
 );
 CREATE TABLE IF NOT EXISTS messages (
     id INTEGER PRIMARY KEY AUTOINCREMENT, organization_uuid TEXT NOT NULL,
     command_uuid TEXT NOT NULL, user_uuid TEXT, payload TEXT NOT NULL, created_at REAL NOT NULL
 );
 """
+
+# Columns added after a table was first shipped: a database file from an older emulator gains
+# them on start, so `make run` keeps working on an existing `.local/emulator.db`.
+ADDED_COLUMNS = (
+    ("deliveries", "subject", "TEXT"),
+    ("deliveries", "body", "TEXT"),
+    ("deliveries", "reply", "TEXT"),
+    ("deliveries", "latency_ms", "REAL"),
+)
 
 Row = sqlite3.Row
 
@@ -63,6 +73,15 @@ class Database:
         self._lock = threading.Lock()
         with self._lock:
             self._connection.executescript(SCHEMA)
+            self._add_missing_columns()
+
+    def _add_missing_columns(self) -> None:
+        for table, column, kind in ADDED_COLUMNS:
+            # Table and column names are the constants above, never input.
+            columns = self._connection.execute(f"PRAGMA table_info({table})")
+            present = {row["name"] for row in columns}
+            if column not in present:
+                self._connection.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
 
     def execute(self, sql: str, parameters: tuple[Any, ...] = ()) -> int:
         """Run one statement; answers how many rows it changed."""

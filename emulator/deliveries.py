@@ -1,8 +1,9 @@
 """Outbound calls to commands, the way Dailybot makes them, with at-least-once redelivery.
 
 A delivery is serialised once; every attempt sends the identical bytes. Attempts are recorded
-(kind, URL, attempt, status, body digest) for ``GET /_emulator/deliveries``; bodies and
-signatures are never logged because they carry secrets.
+for ``GET /_emulator/deliveries``: kind, what was delivered (intent, event or schedule name), URL,
+status, latency, the reply, and the body with its exchange token masked. Bodies and signatures
+are never logged because they carry secrets.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from emulator.database import Database
 from emulator.timestamps import iso_z
 
 SIGNATURE_HEADER = "X-DailyBot-Signature"
+MASKED = "••••••"
+MAX_RECORDED_REPLY = 64 * 1024
 
 logger = logging.getLogger("emulator.deliveries")
 
@@ -71,19 +74,26 @@ class Dispatcher:
         await self._client.aclose()
 
     async def deliver(
-        self, kind: str, url: str, signature: str, body: dict[str, Any]
+        self, kind: str, subject: str, url: str, signature: str, body: dict[str, Any]
     ) -> DeliveryOutcome:
+        """Send ``body`` (``subject`` names what it is: an intent, event or schedule name)."""
         content = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-        digest = hashlib.sha256(content).hexdigest()
-        delivery_id = uuid.uuid4().hex
+        record = _Record(
+            delivery_id=uuid.uuid4().hex,
+            kind=kind,
+            subject=subject,
+            url=url,
+            digest=hashlib.sha256(content).hexdigest(),
+            shown_body=json.dumps(masked(body), ensure_ascii=False),
+        )
         headers = {"Content-Type": "application/json", SIGNATURE_HEADER: signature}
         outcome = DeliveryOutcome(None, "", 0.0, 0, "not attempted")
         for attempt in range(1, self._attempts + 1):
             outcome, retry = await self._attempt(url, content, headers, attempt)
-            self._record(delivery_id, kind, url, digest, outcome)
+            self._record(record, outcome)
             logger.info(
                 "delivery %s kind=%s url=%s attempt=%d status=%s error=%s",
-                delivery_id,
+                record.delivery_id,
                 kind,
                 url,
                 attempt,
@@ -111,23 +121,45 @@ class Dispatcher:
         outcome = DeliveryOutcome(response.status_code, response.text, _since(started), attempt)
         return outcome, response.status_code >= 500
 
-    def _record(
-        self, delivery_id: str, kind: str, url: str, digest: str, outcome: DeliveryOutcome
-    ) -> None:
+    def _record(self, record: _Record, outcome: DeliveryOutcome) -> None:
         self._database.execute(
-            "INSERT INTO deliveries (delivery_id, kind, url, attempt, status, error, body_sha256,"
-            " at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO deliveries (delivery_id, kind, subject, url, attempt, status, error,"
+            " body_sha256, body, reply, latency_ms, at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
-                delivery_id,
-                kind,
-                url,
+                record.delivery_id,
+                record.kind,
+                record.subject,
+                record.url,
                 outcome.attempts,
                 outcome.status_code,
                 outcome.error,
-                digest,
+                record.digest,
+                record.shown_body,
+                outcome.text[:MAX_RECORDED_REPLY],
+                outcome.elapsed_ms,
                 self._clock.now(),
             ),
         )
+
+
+@dataclass(frozen=True)
+class _Record:
+    """What every attempt of one delivery records alike."""
+
+    delivery_id: str
+    kind: str
+    subject: str
+    url: str
+    digest: str
+    shown_body: str
+
+
+def masked(body: dict[str, Any]) -> dict[str, Any]:
+    """The body as the inspector shows it: the exchange token (a secret) masked."""
+    if "exchange_token" not in body:
+        return body
+    return {**body, "exchange_token": MASKED}
 
 
 def _since(started: float) -> float:
@@ -140,12 +172,27 @@ def recorded_deliveries(database: Database) -> list[dict[str, Any]]:
             "id": row["id"],
             "delivery_id": row["delivery_id"],
             "kind": row["kind"],
+            "subject": row["subject"],
             "url": row["url"],
             "attempt": row["attempt"],
             "status": row["status"],
             "error": row["error"],
+            "latency_ms": row["latency_ms"],
             "body_sha256": row["body_sha256"],
+            "body": _json_or_none(row["body"]),
+            "reply": _reply(row["reply"], row["status"]),
             "at": iso_z(row["at"]),
         }
         for row in database.all("SELECT * FROM deliveries ORDER BY id")
     ]
+
+
+def _json_or_none(text: str | None) -> Any:
+    return None if text is None else json.loads(text)
+
+
+def _reply(text: str | None, status: int | None) -> Any:
+    """The recorded reply, parsed as JSON when it is JSON (as ``DeliveryOutcome.reply``)."""
+    if text is None:
+        return None
+    return DeliveryOutcome(status, text, 0.0, 0).reply()

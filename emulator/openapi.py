@@ -167,6 +167,7 @@ SCHEMAS: dict[str, Any] = {
 }
 
 CONTROL_SCHEMAS: dict[str, Any] = {
+    "Empty": {"type": "object", "description": "Any body; it is not read."},
     "Invoke": {
         "type": "object",
         "properties": {
@@ -232,10 +233,30 @@ CONTROL_SCHEMAS: dict[str, Any] = {
             "attempt": {"type": "integer", "minimum": 1},
             "status": {"type": "integer", "nullable": True},
             "error": {"type": "string", "nullable": True},
+            "subject": {
+                "type": "string",
+                "nullable": True,
+                "description": "The intent, event name or schedule name delivered.",
+            },
+            "latency_ms": {"type": "number", "nullable": True},
             "body_sha256": {"type": "string"},
+            "body": {
+                "type": "object",
+                "nullable": True,
+                "description": "The body sent, its exchange token masked.",
+            },
+            "reply": {"description": "The reply: JSON when it was JSON, else its text."},
             "at": {"type": "string", "format": "date-time"},
         },
     },
+}
+
+LIMIT_PARAMETER = {
+    "name": "limit",
+    "in": "query",
+    "required": False,
+    "description": "At most this many records, the newest ones.",
+    "schema": {"type": "integer", "minimum": 1, "maximum": 10_000},
 }
 
 SCHEDULE_PATH_PARAMETER = {
@@ -345,7 +366,9 @@ def _platform_paths() -> dict[str, Any]:
         },
         "/v1/platform/activity/": {
             "get": {
-                "summary": "List the command's activity, newest first",
+                # `?limit=N` (newest N) is documented in the README and tested directly; left
+                # out here so the generated runs stay within their time limit.
+                "summary": "List the command's activity, newest first (optional ?limit=N)",
                 "responses": {
                     "200": _json({"type": "array", "items": _ref("Activity")}, "Records."),
                     "400": ERROR,
@@ -389,6 +412,7 @@ def _control_paths() -> dict[str, Any]:
 
     clock = _json(_ref("ClockState"), "The emulator's now.")
     cleared = {"204": {"description": "Cleared."}}
+    anything = {"type": "object"}
     return {
         "/_emulator/health": {
             "get": _control("Readiness", {"200": _json({"type": "object"}, "Ready.")})
@@ -433,8 +457,47 @@ def _control_paths() -> dict[str, Any]:
             "delete": _control("Forget deliveries", cleared),
         },
         "/_emulator/messages": {
-            "get": _control("Sent messages", records({"type": "object"}, "Messages.")),
+            "get": _control("Sent messages, oldest first", records(anything, "Messages.")),
             "delete": _control("Forget messages", cleared),
+        },
+        **_state_view_paths(),
+    }
+
+
+def _state_view_paths() -> dict[str, Any]:
+    """The read-only views the playground shows, and the controls acting on them."""
+    anything = {"type": "object"}
+    listed = {"200": _json({"type": "array", "items": anything}, "Records.")}
+    activity = _control("Every command's activity, newest first", {**listed, "400": VALIDATION})
+    activity["parameters"] = [LIMIT_PARAMETER]
+    fire = _control(
+        "Deliver one scheduled execution now (its timing and run count stay)",
+        {
+            "200": _json(_ref("InvokeResult"), "What the command answered."),
+            "404": ERROR,
+            "409": ERROR,
+        },
+        "Empty",
+    )
+    fire["parameters"] = [SCHEDULE_PATH_PARAMETER]
+    return {
+        "/_emulator/world": {
+            "get": _control(
+                "Organizations, users, commands and event names",
+                {"200": _json(anything, "The world.")},
+            )
+        },
+        "/_emulator/storage": {"get": _control("Every stored key and value", listed)},
+        "/_emulator/activity": {"get": activity},
+        "/_emulator/schedules": {"get": _control("Every scheduled execution", listed)},
+        "/_emulator/schedules/{schedule_uuid}/fire": {"post": fire},
+        "/_emulator/hooks": {"get": _control("Every event hook", listed)},
+        "/_emulator/reset": {
+            "post": _control(
+                "Forget schedules, storage, activity, hooks, deliveries, messages and faults",
+                {"204": {"description": "Reset."}},
+                "Empty",
+            )
         },
     }
 

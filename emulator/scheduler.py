@@ -38,7 +38,7 @@ async def fire_due(state: EmulatorState, until: float) -> int:
             if isinstance(state.clock, VirtualClock):
                 state.clock.move_to(fire_at)
             _advance(state, schedule, fire_at)
-            if await fire_schedule(state, schedule, fire_at):
+            if await fire_schedule(state, schedule, fire_at) is not None:
                 fired += 1
         else:
             logger.warning("stopped after %d firings in one pass", passes)

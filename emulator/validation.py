@@ -108,3 +108,13 @@ def uuid_text(value: Any) -> str | None:
         return str(uuid.UUID(value))
     except ValueError:
         return None
+
+
+def query_limit(request: Request, *, maximum: int = 10_000) -> int | None:
+    """The ``limit`` query parameter: a whole number from 1 to ``maximum``, or ``None``."""
+    raw = request.query_params.get("limit")
+    if raw is None:
+        return None
+    if not raw.isdigit() or not 1 <= int(raw) <= maximum:
+        raise invalid(f"'limit' must be a whole number from 1 to {maximum}.")
+    return int(raw)

@@ -73,7 +73,25 @@ class World:
         return [u for u in self.users.values() if u.organization_uuid == organization_uuid]
 
     def commands_for_intent(self, intent: str) -> list[Command]:
-        return [c for c in self.commands.values() if intent in c.intents]
+        """The commands answering ``intent``; intents match case-insensitively, as on Dailybot."""
+        wanted = intent_key(intent)
+        return [c for c in self.commands.values() if wanted in map(intent_key, c.intents)]
+
+    def intents_of(self, organization_uuid: str | None = None) -> list[str]:
+        """Every intent (aliases included) of one organization, or of all of them, sorted."""
+        return sorted(
+            {
+                intent
+                for command in self.commands.values()
+                if organization_uuid in (None, command.organization_uuid)
+                for intent in command.intents
+            }
+        )
+
+
+def intent_key(intent: str) -> str:
+    """How intents compare: without surrounding blanks and case-insensitively."""
+    return intent.strip().casefold()
 
 
 def load_world(path: Path) -> World:
@@ -213,7 +231,9 @@ def _check_references(world: World) -> None:
         if command.organization_uuid not in world.organizations:
             raise FixtureError(f"{where}: unknown organization {command.organization_uuid}")
         for intent in command.intents:
-            owner = intents.setdefault((command.organization_uuid, intent), command.uuid)
+            owner = intents.setdefault(
+                (command.organization_uuid, intent_key(intent)), command.uuid
+            )
             if owner != command.uuid:
                 raise FixtureError(f"{where}: intent {intent!r} already used in its organization")
     for index, key in enumerate(world.api_keys.values()):

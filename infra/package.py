@@ -92,6 +92,7 @@ def build(
     if not template.is_file() or not zip_path.is_file():
         raise PackageError(f"chalice package wrote no {TEMPLATE_NAME} and {ZIP_NAME} in {output}")
     _pin_stage(template, stage)
+    _wire_jobs_queue(template)
     removed = _trim(zip_path)
     sizes = _top_level_sizes(zip_path)
     missing = [name for name in REQUIRED_TOP_LEVEL if name not in sizes]
@@ -137,6 +138,24 @@ def _pin_stage(template: Path, stage: str) -> None:
     if parameter is not None:
         parameter["Default"] = stage
         template.write_text(json.dumps(document, indent=2) + "\n")
+
+
+# Chalice names an SQS event source's queue by a fixed name; the queue is the template's own
+# (one per stack, so stages never share one), and the event source must point at it.
+JOBS_FUNCTION: Final = "JobRunner"
+JOBS_EVENT_SOURCE: Final = "JobRunnerSqsEventSource"
+JOBS_QUEUE_RESOURCE: Final = "JobsQueue"
+
+
+def _wire_jobs_queue(template: Path) -> None:
+    document = json.loads(template.read_text())
+    resources = document.get("Resources", {})
+    function = resources.get(JOBS_FUNCTION, {}).get("Properties", {})
+    source = function.get("Events", {}).get(JOBS_EVENT_SOURCE)
+    if source is None or JOBS_QUEUE_RESOURCE not in resources:
+        return
+    source["Properties"]["Queue"] = {"Fn::GetAtt": [JOBS_QUEUE_RESOURCE, "Arn"]}
+    template.write_text(json.dumps(document, indent=2) + "\n")
 
 
 def _is_runtime_provided(top: str) -> bool:

@@ -2,15 +2,16 @@
 
 `open_dailybot()` builds, for one test, a fresh emulator (in-memory database, virtual clock)
 whose deliveries go to the deployment's Chalice app, and the deployment's runtime whose
-platform calls go to that emulator; it registers the declared schedules and event hook as
-`make sync` does, then hands out the `Dailybot` a test drives.
+platform calls go to that emulator, and whose deferred jobs run right after each action
+(`testkit.jobs`); it registers the declared schedules and event hook as `make sync` does,
+then hands out the `Dailybot` a test drives.
 """
 
 from __future__ import annotations
 
 import asyncio
 import io
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import datetime, timedelta
@@ -33,6 +34,7 @@ from emulator.config import EmulatorConfig
 from emulator.schedules import command_schedules
 from emulator.state import EmulatorState, build_state
 from testkit.deployment import Deployment
+from testkit.jobs import InlineJobs
 from testkit.records import (
     Delivery,
     PlatformCall,
@@ -63,9 +65,12 @@ class Dailybot:
         control: httpx.Client,
         traffic: Traffic,
         settings: Settings,
+        *,
+        jobs: Callable[[], int],
     ) -> None:
         self._world = world
         self._settings = settings
+        self._run_jobs = jobs
         self._state = state
         self._control_client = control
         self._traffic = traffic
@@ -89,6 +94,7 @@ class Dailybot:
         ):
             body["organization_uuid"] = who.organization_uuid
         answer = self._control("POST", "/_emulator/invoke", body)
+        self._run_jobs()
         if answer.get("status_code") != 200:
             problem = answer.get("error") or answer.get("reply")
             raise KitError(
@@ -127,6 +133,7 @@ class Dailybot:
             },
         )
         self._check_answered(self._traffic.deliveries[before:])
+        self._run_jobs()
         return int(answer["deliveries"])
 
     def advance(self, **duration: float) -> list[Reply]:
@@ -144,6 +151,7 @@ class Dailybot:
             if isinstance(d.body, Mapping) and "scheduled_execution" in d.body
         ]
         self._check_answered(fired)
+        self._run_jobs()
         return [Reply.from_json(d.answer) for d in fired]
 
     def fail(self, path: str, status: int, times: int = 1) -> None:
@@ -336,14 +344,23 @@ def open_dailybot(deployment: Deployment, world: KitWorld) -> Iterator[Dailybot]
     try:
         _register(deployment, env, platform)
         settings = Settings.from_env(env)
+        jobs = InlineJobs()
         runtime = build_runtime(
             deployment.registry,
             settings,
             transport=platform,
+            queue=jobs,
             wall_clock=state.clock.now,
         )
         deployment.container.reset(runtime)
-        yield Dailybot(world, state, control, traffic, settings)
+        yield Dailybot(
+            world,
+            state,
+            control,
+            traffic,
+            settings,
+            jobs=lambda: jobs.run_pending(runtime.job_runner),
+        )
     finally:
         deployment.container.reset(None)
         control.close()

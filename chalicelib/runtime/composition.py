@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import httpx
 
@@ -19,10 +19,14 @@ from chalicelib.dailybot.client import CallWrapper, DailybotClient
 from chalicelib.dailybot.retry import RetryPolicy
 from chalicelib.dailybot.tokens import ExchangeTokenBroker
 from chalicelib.observability import logger, platform_call_tracer, protect_root_logging, redactor
-from chalicelib.runtime.idempotency.ledger import DeliveryLedger, open_store
+from chalicelib.runtime.idempotency.ledger import JOB_KEY_PREFIX, DeliveryLedger, open_store
 from chalicelib.runtime.idempotency.lock import IdempotencyStoreLock
 from chalicelib.runtime.intake.http import IncomingRequest, OutgoingResponse
 from chalicelib.runtime.intake.pipeline import Intake, RegistrationCheck
+from chalicelib.runtime.jobs.queue import JobQueue, open_queue
+from chalicelib.runtime.jobs.retry import RetrySchedule
+from chalicelib.runtime.jobs.runner import JobRunner
+from chalicelib.runtime.jobs.sqs_queue import LambdaBatch, SQSJobQueue, received_from
 from chalicelib.runtime.registration.cold_start import ColdStartReconciler
 from chalicelib.runtime.registry import CommandRegistry
 from chalicelib.secrets import CurrentSignatures, resolve_secrets
@@ -38,6 +42,8 @@ class Runtime:
     client: DailybotClient
     ledger: DeliveryLedger
     intake: Intake
+    jobs: JobQueue
+    job_runner: JobRunner
 
     def close(self) -> None:
         self.client.close()
@@ -79,13 +85,15 @@ def build_runtime(
     *,
     transport: httpx.BaseTransport | None = None,
     registration: RegistrationCheck | Literal["cold-start"] | None = "cold-start",
+    queue: JobQueue | None = None,
     wall_clock: Callable[[], float] = time.time,
 ) -> Runtime:
     """The runtime for `registry` and `settings` (from the environment by default).
 
     `registration` is the self-registration check each new delivery runs: the cold-start
-    reconcile by default; None for none (tests give their own). `wall_clock` is what a
-    delivery's timestamp is checked against (a test platform's virtual clock in the test kit).
+    reconcile by default; None for none (tests give their own). `queue` is where deferred
+    jobs go: the one `JOBS_QUEUE` names by default. `wall_clock` is what a delivery's
+    timestamp is checked against (a test platform's virtual clock in the test kit).
     """
     settings = resolve_secrets(settings or Settings.from_env())
     redactor.configure((settings.api_key, *(each.value for each in settings.signatures)))
@@ -115,6 +123,7 @@ def build_runtime(
     )
     if registration == "cold-start":
         registration = ColdStartReconciler(settings, registry, open_lock(settings))
+    jobs = queue if queue is not None else open_queue(settings.jobs_queue)
     intake = Intake(
         settings=settings,
         client=client,
@@ -122,10 +131,28 @@ def build_runtime(
         ledger=ledger,
         registry=registry,
         registration=registration,
+        jobs=jobs,
         accepted_signatures=signatures,
         wall_clock=wall_clock,
     )
-    return Runtime(client, ledger, intake)
+    runner = JobRunner(
+        registry=registry,
+        client=client,
+        broker=broker,
+        # The same store, its own prefix; a claim lasts as long as a job may run.
+        ledger=DeliveryLedger(
+            store,
+            lock_seconds=settings.jobs_timeout_seconds,
+            window_seconds=settings.idempotency_window_seconds,
+            key_prefix=JOB_KEY_PREFIX,
+        ),
+        queue=jobs,
+        schedule=RetrySchedule(settings.jobs_attempts, settings.jobs_backoff_seconds),
+        timeout_seconds=settings.jobs_timeout_seconds,
+        storage_namespace=settings.storage_namespace,
+        user_namespace=settings.registry_namespace,
+    )
+    return Runtime(client, ledger, intake, jobs, runner)
 
 
 class LazyRuntime:
@@ -158,6 +185,18 @@ class LazyRuntime:
                 503, "not_configured", "The command's backend is not configured correctly."
             )
         return runtime.intake.handle(request)
+
+    def run_jobs(self, records: Iterable[Mapping[str, Any]]) -> dict[str, list[dict[str, str]]]:
+        """Runs the jobs of one SQS event (Lambda's records); answers the partial batch
+        response naming the messages to retry or dead-letter."""
+        runtime = self.get()
+        if not isinstance(runtime.jobs, SQSJobQueue):
+            raise SettingsError("JOBS_QUEUE must name the SQS queue this function drains")
+        batch = LambdaBatch(runtime.jobs)
+        for record in records:
+            received = received_from(dict(record))
+            runtime.job_runner.run(received).settle(batch, received)
+        return batch.response()
 
     def reset(self, runtime: Runtime | None = None) -> None:
         """Drops the built runtime (closing it), or installs `runtime` instead."""

@@ -26,6 +26,7 @@ from chalicelib.dailybot.models import (
 )
 from chalicelib.redaction import Secret
 from chalicelib.runtime.intake.delivery import Delivery, DeliveryKind, EventCallback, ScheduledRun
+from chalicelib.runtime.jobs.deferral import InvalidDeferral, JobCollector
 
 T = TypeVar("T")
 
@@ -235,8 +236,10 @@ class Context:
         *,
         storage_namespace: str | None = None,
         user_namespace: str = "dailybot-runtime",
+        jobs: JobCollector | None = None,
     ) -> None:
         self._delivery = delivery
+        self._jobs = jobs
         self._user_storage = (
             None
             if delivery.user_uuid is None
@@ -257,6 +260,15 @@ class Context:
 
     def __repr__(self) -> str:
         return f"Context(kind={self.kind.value!r}, subject={self._delivery.subject!r})"
+
+    def defer(self, job: Callable[..., object], /, **arguments: Any) -> str:
+        """Queues `job(ctx, **arguments)` to run after this reply; its return value is sent as
+        a follow-up message. `job` must be registered with `@job(name)` and the arguments
+        JSON values; anything else raises `InvalidDeferral` here. Queued only if this run
+        finishes successfully; answers the job's identity."""
+        if self._jobs is None:
+            raise InvalidDeferral("jobs cannot be deferred from here")
+        return self._jobs.defer(job, arguments)
 
     @property
     def user_storage(self) -> Storage:

@@ -21,6 +21,9 @@ if TYPE_CHECKING:
 
 Handler = Callable[["Context"], ReplyLike | None]
 H = TypeVar("H", bound=Handler)
+JobFunction = Callable[..., ReplyLike | None]
+"""A job: `fn(ctx, **arguments)`; its return value is the follow-up message."""
+J = TypeVar("J", bound=JobFunction)
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,8 @@ class CommandRegistry:
         self._event_declarations: dict[str, EventDeclaration] = {}
         self._scheduled: dict[str, Registered] = {}
         self._schedule_declarations: dict[str, ScheduleDeclaration] = {}
+        self._jobs: dict[str, JobFunction] = {}
+        self._job_names: dict[JobFunction, str] = {}
 
     def command(self, intent: str) -> Callable[[H], H]:
         """Registers a command for `intent` (case-insensitive)."""
@@ -107,6 +112,37 @@ class CommandRegistry:
 
         return decorate
 
+    def job(self, name: str) -> Callable[[J], J]:
+        """Registers a module-level job function under `name`, which must stay the same across
+        deploys: a job queued before a deploy finds its function by it after."""
+        key = name.strip()
+        if not key:
+            raise ValueError("a job's name cannot be empty")
+
+        def decorate(function: J) -> J:
+            qualified = _qualified(function)
+            if "<" in qualified or not callable(function):
+                raise ValueError(
+                    f"@job({key!r}) must decorate a module-level function, not {qualified}"
+                )
+            if key in self._jobs:
+                raise ValueError(f"job {key!r} is registered twice")
+            self._jobs[key] = function
+            self._job_names[function] = key
+            return function
+
+        return decorate
+
+    def job_named(self, name: str) -> JobFunction | None:
+        return self._jobs.get(name)
+
+    def name_of_job(self, function: object) -> str | None:
+        """The name `function` was registered under as a job, or None."""
+        for registered, name in self._job_names.items():
+            if registered is function:
+                return name
+        return None
+
     def command_for(self, intent: str) -> Handler | None:
         entry = self._commands.get(_intent_key(intent))
         return None if entry is None else entry.handler
@@ -152,3 +188,4 @@ registry = CommandRegistry()
 command = registry.command
 event = registry.event
 scheduled = registry.scheduled
+job = registry.job

@@ -1,4 +1,7 @@
-"""``/v1/platform/activity/``: the command's activity log (create, and list newest first)."""
+"""``/v1/platform/activity/``: the command's activity log (create, and list newest first).
+
+``GET`` takes an optional ``limit``: the newest ``limit`` records, still newest first.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +16,14 @@ from emulator.database import Database, Row
 from emulator.errors import invalid
 from emulator.state import EmulatorState
 from emulator.timestamps import iso_z
-from emulator.validation import MISSING, json_object, json_object_field, text, uuid_text
+from emulator.validation import (
+    MISSING,
+    json_object,
+    json_object_field,
+    query_limit,
+    text,
+    uuid_text,
+)
 
 MAX_METADATA_BYTES = 64 * 1024
 
@@ -50,18 +60,19 @@ async def create_activity(request: Request, state: EmulatorState, caller: Caller
 
 async def list_activity(request: Request, state: EmulatorState, caller: Caller) -> Response:
     grant = caller.require_grant()
-    return JSONResponse(
-        command_activity(state.database, grant.organization_uuid, grant.command_uuid)
+    records = command_activity(
+        state.database, grant.organization_uuid, grant.command_uuid, query_limit(request)
     )
+    return JSONResponse(records)
 
 
 def command_activity(
-    database: Database, organization_uuid: str, command_uuid: str
+    database: Database, organization_uuid: str, command_uuid: str, limit: int | None = None
 ) -> list[dict[str, Any]]:
     """A command's records in one organization, newest first (what `GET` answers)."""
     rows = database.all(
-        "SELECT * FROM activity WHERE command = ? AND organization = ? ORDER BY id DESC",
-        (command_uuid, organization_uuid),
+        "SELECT * FROM activity WHERE command = ? AND organization = ? ORDER BY id DESC LIMIT ?",
+        (command_uuid, organization_uuid, -1 if limit is None else limit),
     )
     return [activity_record(row) for row in rows]
 

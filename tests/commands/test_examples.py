@@ -21,3 +21,8 @@ def test_digest(dailybot):
 def test_kudos(dailybot):
     dailybot.fire_event("kudos.posted", {"kudos": {"receiver": "bbbbbbbb-..."}})
     assert dailybot.storage["kudos_count"] == 1
+
+
+def test_report_follows_up(dailybot):
+    dailybot.invoke("report weekly")
+    assert "weekly" in dailybot.messages[-1].message  # jobs have run when invoke returns

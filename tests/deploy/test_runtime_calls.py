@@ -1,13 +1,15 @@
-"""The AWS calls the runtime really makes, recorded against moto, are what its role grants.
+"""The AWS calls the runtime really makes, recorded against moto, are what its roles grant.
 
 A recorder on each botocore client's `before-parameter-build` event sees every operation, while
-the delivery ledger, the reconcile lock and the secret readers are driven through every path
-they have. The union of the operations seen must equal the actions `RuntimePolicy` grants, on
-the table the template defines and the parameters the stage names: nothing missing (a path
-that would fail with AccessDenied in AWS) and nothing extra."""
+the delivery ledger, the reconcile lock, the secret readers and the jobs queue are driven
+through every path they have. The union of the operations seen must equal the actions the
+template's policies grant the function's role, on the table, parameters and queue the
+template defines: nothing missing (a path that would fail with AccessDenied in AWS) and
+nothing extra."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,7 +19,6 @@ from aws_lambda_powertools.utilities.idempotency.persistence.dynamodb import (
     DynamoDBPersistenceLayer,
 )
 from aws_lambda_powertools.utilities.parameters import SSMProvider
-from moto.server import ThreadedMotoServer
 
 from chalicelib.runtime.idempotency.ledger import (
     DeliveryInProgress,
@@ -26,9 +27,12 @@ from chalicelib.runtime.idempotency.ledger import (
     open_store,
 )
 from chalicelib.runtime.idempotency.lock import IdempotencyStoreLock
+from chalicelib.runtime.jobs.message import JobMessage, Origin
+from chalicelib.runtime.jobs.sqs_queue import LambdaBatch, SQSJobQueue
 from chalicelib.secrets import CurrentSignatures, SecretSources, resolve_secrets
 from chalicelib.settings import Settings
 from tests.deploy.conftest import Packaged
+from tests.servers import moto_server
 
 TABLE = "runtime-calls-idempotency"
 
@@ -53,20 +57,20 @@ class Recorder:
 
 @pytest.fixture(scope="module")
 def endpoint() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
+    with moto_server() as url:
+        yield url
 
 
-def _runtime_policy(packaged: Packaged) -> dict[str, set[str]]:
-    (policy,) = packaged.of_type("AWS::IAM::Policy").values()
+def _granted(packaged: Packaged, role: str = "ApiHandlerRole") -> dict[str, set[str]]:
+    """The actions every policy attached to `role` grants, by service prefix."""
     granted: dict[str, set[str]] = {}
-    for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
-        actions = statement["Action"]
-        for action in [actions] if isinstance(actions, str) else actions:
-            granted.setdefault(action.split(":", 1)[0], set()).add(action)
+    for policy in packaged.of_type("AWS::IAM::Policy").values():
+        if {"Ref": role} not in policy["Properties"]["Roles"]:
+            continue
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            actions = statement["Action"]
+            for action in [actions] if isinstance(actions, str) else actions:
+                granted.setdefault(action.split(":", 1)[0], set()).add(action)
     return granted
 
 
@@ -128,7 +132,7 @@ def test_dynamodb_calls_are_exactly_the_granted_table_actions(
     _drive_ledger(_store(endpoint, recorder))
     _drive_lock(_store(endpoint, recorder))
 
-    assert recorder.actions == _runtime_policy(prod_packaged)["dynamodb"]
+    assert recorder.actions == _granted(prod_packaged)["dynamodb"]
 
 
 def test_ssm_calls_are_exactly_the_granted_reads_of_the_stage_parameters(
@@ -152,8 +156,50 @@ def test_ssm_calls_are_exactly_the_granted_reads_of_the_stage_parameters(
     resolved = resolve_secrets(settings, sources=sources, max_age=0)
     assert len(CurrentSignatures(resolved, sources=sources)()) == 2
 
-    assert recorder.actions == _runtime_policy(packaged)["ssm"]
+    assert recorder.actions == _granted(packaged)["ssm"]
     assert recorder.parameters == {
         env["DAILYBOT_API_KEY_PARAMETER"],
         env["DAILYBOT_SIGNATURES_PARAMETER"],
     }
+
+
+# What Lambda's SQS event source mapping does with the function's role (AWS requires these
+# grants for it); the runtime's own code never receives or deletes in Lambda.
+EVENT_SOURCE_ACTIONS = {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"}
+
+
+def _jobs_queue(packaged: Packaged, endpoint: str, recorder: Recorder) -> SQSJobQueue:
+    properties = packaged.resources["JobsQueue"]["Properties"]
+    sqs = boto3.client("sqs", endpoint_url=endpoint, region_name="us-east-1")
+    dlq = sqs.create_queue(QueueName="runtime-calls-jobs-dlq")["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]
+    redrive = {**properties["RedrivePolicy"], "deadLetterTargetArn": dlq_arn["QueueArn"]}
+    url = sqs.create_queue(
+        QueueName="runtime-calls-jobs",
+        Attributes={
+            "VisibilityTimeout": str(properties["VisibilityTimeout"]),
+            "RedrivePolicy": json.dumps(redrive),
+        },
+    )["QueueUrl"]
+    return SQSJobQueue(url, client=recorder.attach(boto3.client("sqs", endpoint_url=endpoint)))
+
+
+def test_sqs_calls_are_exactly_the_granted_queue_actions_of_each_role(
+    prod_packaged: Packaged, endpoint: str
+) -> None:
+    api, jobs = Recorder(), Recorder()
+    origin = Origin("command", "report", "org", "user")
+    _jobs_queue(prod_packaged, endpoint, api).send(JobMessage("a", "build-report", {}, origin))
+
+    queue = _jobs_queue(prod_packaged, endpoint, jobs)
+    unrecorded = SQSJobQueue(queue.queue_url, endpoint_url=endpoint)  # the event source's calls
+    batch = LambdaBatch(queue)
+    received = unrecorded.receive(visibility_seconds=30)
+    assert received is not None
+    batch.release(received, 10, counted=True)  # a retry's backoff
+    batch.dead_letter(received, "failed")  # the last attempt
+    queue.send(JobMessage("b", "build-report", {}, origin))  # a job deferring a job
+    assert len(batch.response()["batchItemFailures"]) == 2
+
+    assert api.actions == _granted(prod_packaged, "ApiHandlerRole")["sqs"] == {"sqs:SendMessage"}
+    assert jobs.actions | EVENT_SOURCE_ACTIONS == _granted(prod_packaged, "JobRunnerRole")["sqs"]

@@ -32,8 +32,19 @@ TRACE_ACTIONS = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
 RESOURCE_WILDCARD_ACTIONS = TRACE_ACTIONS
 PARAMETER_ACTIONS = {"ssm:GetParameter"}
 LOG_ACTIONS = {"logs:CreateLogStream", "logs:PutLogEvents"}
-# Everything the function's role may do, across every policy attached to it.
-GRANTED_ACTIONS = TABLE_ACTIONS | PARAMETER_ACTIONS | LOG_ACTIONS | TRACE_ACTIONS
+SEND_ACTIONS = {"sqs:SendMessage"}
+# What the job function does with its queue besides what the event source mapping does
+# (receive, delete, attributes): hide a failed job for its retry's delay.
+CONSUME_ACTIONS = {
+    "sqs:ReceiveMessage",
+    "sqs:DeleteMessage",
+    "sqs:GetQueueAttributes",
+    "sqs:ChangeMessageVisibility",
+}
+# Everything the functions' roles may do, across every policy attached to them.
+GRANTED_ACTIONS = (
+    TABLE_ACTIONS | PARAMETER_ACTIONS | LOG_ACTIONS | TRACE_ACTIONS | SEND_ACTIONS | CONSUME_ACTIONS
+)
 SSM_ARN = "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter"
 ACTION = re.compile(r"^[a-z0-9-]+:[A-Za-z0-9]+$")
 LINT_CONFIG = ManualArgs(include_checks=["I"], regions=["us-east-1", "eu-west-1"])
@@ -100,7 +111,8 @@ def _wildcard_actions(documents: Iterator[tuple[str, dict[str, Any]]]) -> list[s
 def translated(packaged: Packaged) -> dict[str, Any]:
     sam = json.loads(json.dumps(packaged.template))
     # `aws cloudformation package` uploads the zip and rewrites CodeUri to its S3 location.
-    sam["Resources"]["APIHandler"]["Properties"]["CodeUri"] = "s3://artifacts/deployment.zip"
+    for function in ("APIHandler", "JobRunner"):
+        sam["Resources"][function]["Properties"]["CodeUri"] = "s3://artifacts/deployment.zip"
     cloudformation: dict[str, Any] = transform(sam, {}, _NoManagedPolicies())
     return cloudformation
 
@@ -142,7 +154,12 @@ def test_the_linter_really_reads_the_translated_template(translated: dict[str, A
 
 def test_translated_cloudformation_grants_no_wildcard_action(translated: dict[str, Any]) -> None:
     documents = list(_template_policies(translated))
-    assert {name.split("/")[0] for name, _ in documents} == {"ApiHandlerRole", "RuntimePolicy"}
+    assert {name.split("/")[0] for name, _ in documents} == {
+        "ApiHandlerRole",
+        "JobRunnerRole",
+        "RuntimePolicy",
+        "JobsConsumerPolicy",
+    }
     assert _wildcard_actions(iter(documents)) == []
 
 
@@ -254,18 +271,76 @@ def test_the_role_may_do_exactly_what_the_runtime_calls(packaged: Packaged) -> N
     assert {a for s in _statements(role_policy) for a in _as_list(s["Action"])} == TRACE_ACTIONS
 
 
-def test_runtime_policy_is_attached_to_the_functions_role(
+def test_runtime_policy_is_attached_to_both_roles_and_draining_only_to_the_jobs(
     packaged: Packaged, function: dict[str, Any]
 ) -> None:
     role_name = function["Properties"]["Role"]["Fn::GetAtt"][0]
-    assert packaged.resources[role_name]["Type"] == "AWS::IAM::Role"
+    jobs_properties = packaged.resources["JobRunner"]["Properties"]
+    jobs_role = jobs_properties["Role"]["Fn::GetAtt"][0]
+    assert {role_name, jobs_role} == {"ApiHandlerRole", "JobRunnerRole"}
+    for name in (role_name, jobs_role):
+        assert packaged.resources[name]["Type"] == "AWS::IAM::Role"
     assert "Policies" not in function["Properties"]
-    (policy,) = packaged.of_type("AWS::IAM::Policy").values()
-    assert policy["Properties"]["Roles"] == [{"Ref": role_name}]
+    assert "Policies" not in jobs_properties
+    policies = packaged.of_type("AWS::IAM::Policy")
+    assert set(policies) == {"RuntimePolicy", "JobsConsumerPolicy"}
+    assert policies["RuntimePolicy"]["Properties"]["Roles"] == [
+        {"Ref": role_name},
+        {"Ref": jobs_role},
+    ]
+    consumer = policies["JobsConsumerPolicy"]["Properties"]
+    assert consumer["Roles"] == [{"Ref": jobs_role}]
+    (statement,) = _statements(consumer["PolicyDocument"])
+    assert set(statement["Action"]) == CONSUME_ACTIONS
+    assert statement["Resource"] == {"Fn::GetAtt": ["JobsQueue", "Arn"]}
+    # The API handler's only queue action: send.
+    sends = [s for s in _runtime_statements(packaged) if "sqs:SendMessage" in s["Action"]]
+    assert [(s["Action"], s["Resource"]) for s in sends] == [
+        (["sqs:SendMessage"], {"Fn::GetAtt": ["JobsQueue", "Arn"]})
+    ]
+
+
+def test_jobs_queue_is_encrypted_redriven_after_the_attempts_and_outlasts_the_job(
+    packaged: Packaged,
+) -> None:
+    jobs = packaged.resources["JobRunner"]["Properties"]
+    stage_jobs = packaged.stage_config()["lambda_functions"]["job_runner"]
+    assert jobs["Timeout"] == stage_jobs["lambda_timeout"] >= 60
+    assert jobs["MemorySize"] == stage_jobs["lambda_memory_size"]
+    env = jobs["Environment"]["Variables"]
+    assert int(env["JOBS_TIMEOUT_SECONDS"]) == jobs["Timeout"]
+    assert env["JOBS_QUEUE"] == {"Fn::Sub": "sqs://${JobsQueue}"}
+    assert env["IDEMPOTENCY_STORE"] == {"Fn::Sub": "dynamodb://${IdempotencyTable}"}
+    queue = packaged.resources["JobsQueue"]["Properties"]
+    dead = packaged.resources["JobsDeadLetterQueue"]["Properties"]
+    assert queue["SqsManagedSseEnabled"] is dead["SqsManagedSseEnabled"] is True
+    # AWS: at least six times the function's timeout for a queue a Lambda function drains.
+    assert queue["VisibilityTimeout"] >= 6 * jobs["Timeout"]
+    assert queue["RedrivePolicy"] == {
+        "deadLetterTargetArn": {"Fn::GetAtt": ["JobsDeadLetterQueue", "Arn"]},
+        "maxReceiveCount": int(env["JOBS_ATTEMPTS"]),
+    }
+    (source,) = jobs["Events"].values()
+    assert source["Type"] == "SQS"
+    assert source["Properties"]["Queue"] == {"Fn::GetAtt": ["JobsQueue", "Arn"]}
+    assert source["Properties"]["BatchSize"] == 1
+    assert source["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    api_env = packaged.resources["APIHandler"]["Properties"]["Environment"]["Variables"]
+    assert api_env["JOBS_QUEUE"] == env["JOBS_QUEUE"]
+
+
+def test_an_alarm_watches_the_dead_letter_queue(packaged: Packaged) -> None:
+    alarms = [a["Properties"] for a in packaged.of_type("AWS::CloudWatch::Alarm").values()]
+    (alarm,) = [a for a in alarms if a.get("Namespace") == "AWS/SQS"]
+    assert alarm["MetricName"] == "ApproximateNumberOfMessagesVisible"
+    assert alarm["Dimensions"] == [
+        {"Name": "QueueName", "Value": {"Fn::GetAtt": ["JobsDeadLetterQueue", "QueueName"]}}
+    ]
+    assert alarm["Threshold"] == 1
 
 
 def _runtime_statements(packaged: Packaged) -> list[dict[str, Any]]:
-    (policy,) = packaged.of_type("AWS::IAM::Policy").values()
+    policy = packaged.resources["RuntimePolicy"]
     return list(_statements(policy["Properties"]["PolicyDocument"]))
 
 
@@ -315,12 +390,14 @@ def test_no_kms_or_secrets_manager_grant(packaged: Packaged) -> None:
 
 def test_logs_are_writable_only_to_the_functions_log_group(packaged: Packaged) -> None:
     (statement,) = [s for s in _runtime_statements(packaged) if s["Action"][0].startswith("logs:")]
-    # The template creates the log group, so the function never needs logs:CreateLogGroup.
+    # The template creates the log groups, so no function needs logs:CreateLogGroup.
     assert set(statement["Action"]) == LOG_ACTIONS
+    groups = (":log-group:/aws/lambda/${APIHandler}", ":log-group:/aws/lambda/${JobRunner}")
     for resource in statement["Resource"]:
-        assert ":log-group:/aws/lambda/${APIHandler}" in resource["Fn::Sub"]
-    log_group = packaged.resources["APIHandlerLogGroup"]["Properties"]
-    assert log_group["LogGroupName"] == {"Fn::Sub": "/aws/lambda/${APIHandler}"}
+        assert any(group in resource["Fn::Sub"] for group in groups)
+    for function in ("APIHandler", "JobRunner"):
+        log_group = packaged.resources[f"{function}LogGroup"]["Properties"]
+        assert log_group["LogGroupName"] == {"Fn::Sub": f"/aws/lambda/${{{function}}}"}
 
 
 def test_every_stage_uses_its_own_policy_file_without_autogen(packaged: Packaged) -> None:

@@ -8,7 +8,10 @@ from typing import Any
 
 import httpx
 import pytest
-from emulator_world import (
+
+from chalicelib.dailybot.events import EVENT_NAMES
+from tests.emulator.emulator_process import as_user
+from tests.emulator.emulator_world import (
     ACME,
     ACME_COMMAND,
     ACME_KEY,
@@ -20,8 +23,6 @@ from emulator_world import (
     JOHN,
     KIM,
 )
-
-from chalicelib.dailybot.events import EVENT_NAMES
 
 NOT_AUTHENTICATED = {"detail": "Authentication credentials were not provided."}
 INVALID_TOKEN = {"detail": "Invalid or expired exchange token.", "code": "invalid_token"}
@@ -62,10 +63,6 @@ def fetch_token(http: httpx.Client, user: str = JANE, key: str = ACME_KEY) -> st
     assert response.status_code == 200, response.text
     token: str = response.json()["token"]
     return token
-
-
-def as_user(http: httpx.Client, user: str = JANE, key: str = ACME_KEY) -> dict[str, str]:
-    return {"X-API-KEY": key, "X-EXCHANGE-TOKEN": fetch_token(http, user, key)}
 
 
 def create_schedule(http: httpx.Client, headers: dict[str, str], **fields: Any) -> str:

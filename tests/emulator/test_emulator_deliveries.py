@@ -7,8 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from conftest import fixtures_pointing_to
-from emulator_world import (
+
+from tests.emulator.emulator_process import as_user, fixtures_pointing_to
+from tests.emulator.emulator_world import (
     ACME,
     ACME_COMMAND,
     ACME_KEY,
@@ -21,17 +22,10 @@ from emulator_world import (
     KIM,
 )
 
-TOKEN_PATH = "/v1/auth/fetch-command-exchange-token/"
-
 
 def instant(stamp: str) -> datetime:
     assert stamp.endswith("Z")
     return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
-
-
-def as_user(http: httpx.Client, user: str, key: str) -> dict[str, str]:
-    token = http.post(TOKEN_PATH, headers={"X-API-KEY": key}, json={"user_uuid": user})
-    return {"X-API-KEY": key, "X-EXCHANGE-TOKEN": token.json()["token"]}
 
 
 def test_invoke_delivers_the_documented_body_and_answers_the_reply(

@@ -14,14 +14,14 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
-from conftest import fixtures_pointing_to, free_port
-from emulator_world import ACME_KEY, ACME_SIGNATURE, JANE
 from starlette.applications import Starlette
 
 from emulator.app import create_app
 from emulator.config import EmulatorConfig
 from emulator.state import build_state
 from emulator.world import FixtureError
+from tests.emulator.emulator_process import fixtures_pointing_to, free_port
+from tests.emulator.emulator_world import ACME_KEY, ACME_SIGNATURE, JANE
 
 
 @contextlib.contextmanager

@@ -11,12 +11,12 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import DEFAULT_FIXTURES, ROOT, free_port
-from emulator_world import ACME_KEY, JANE
 
 import emulator.__main__ as emulator_main
 import emulator.server as emulator_server
 from emulator.world import load_world
+from tests.emulator.emulator_process import DEFAULT_FIXTURES, ROOT, free_port
+from tests.emulator.emulator_world import ACME_KEY, JANE
 
 TOKEN_PATH = "/v1/auth/fetch-command-exchange-token/"
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from conftest import fixtures_pointing_to
-from emulator_world import ACME, ACME_KEY, JOHN
+from tests.emulator.emulator_process import fixtures_pointing_to
+from tests.emulator.emulator_world import ACME, ACME_KEY, JOHN
 
 TOKEN_PATH = "/v1/auth/fetch-command-exchange-token/"
 

@@ -8,7 +8,9 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from emulator_world import (
+
+from tests.emulator.emulator_process import as_user
+from tests.emulator.emulator_world import (
     ACME,
     ACME_COMMAND,
     ACME_KEY,
@@ -20,18 +22,12 @@ from emulator_world import (
     KIM,
 )
 
-TOKEN_PATH = "/v1/auth/fetch-command-exchange-token/"
 HOUR = 3600
 DAY = 24 * HOUR
 
 
 def instant(stamp: str) -> datetime:
     return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
-
-
-def as_user(http: httpx.Client, user: str, key: str = ACME_KEY) -> dict[str, str]:
-    token = http.post(TOKEN_PATH, headers={"X-API-KEY": key}, json={"user_uuid": user})
-    return {"X-API-KEY": key, "X-EXCHANGE-TOKEN": token.json()["token"]}
 
 
 def schedule(http: httpx.Client, headers: dict[str, str], **fields: Any) -> str:

@@ -29,7 +29,7 @@ from chalicelib.dailybot.models import ActivityEntry, OutgoingMessage, ScheduleS
 from chalicelib.dailybot.retry import RetryPolicy
 from chalicelib.dailybot.tokens import ExchangeTokenBroker
 from chalicelib.redaction import Secret
-from tests.emulator.conftest import EmulatorProcess, start_emulator
+from tests.emulator.emulator_process import EmulatorProcess, start_emulator
 from tests.emulator.emulator_world import (
     ACME,
     ACME_COMMAND,

@@ -13,11 +13,13 @@ AUTHOR_API = [
     "Button",
     "Context",
     "DailybotError",
+    "InvalidDeferral",
     "NotFound",
     "RateLimited",
     "Reply",
     "command",
     "event",
+    "job",
     "scheduled",
 ]
 

@@ -31,6 +31,8 @@ from chalicelib.runtime.idempotency.wait import waits_until
 from chalicelib.settings import SettingsError
 
 KEY_PREFIX: Final = "dailybot-delivery"
+JOB_KEY_PREFIX: Final = "dailybot-job"
+"""Deferred jobs are de-duplicated in the same store under their own prefix."""
 # botocore's defaults wait 60 s to connect, 60 s to read, and retry: far past Dailybot's ten
 # seconds. One store call here takes at most 2 attempts of (1 s connect + 2 s read); a claim
 # and a save are two calls, so the store never holds a reply past the budget.
@@ -80,9 +82,16 @@ class DeliveryLedger:
     """Runs work for a delivery identity once and remembers its reply for a window."""
 
     def __init__(
-        self, store: BasePersistenceLayer, *, lock_seconds: int, window_seconds: int
+        self,
+        store: BasePersistenceLayer,
+        *,
+        lock_seconds: int,
+        window_seconds: int,
+        key_prefix: str = KEY_PREFIX,
     ) -> None:
         self.store = store
+        self.lock_seconds = lock_seconds
+        self._key_prefix = key_prefix
         self._config = IdempotencyConfig(
             raise_on_no_idempotency_key=True,
             expires_after_seconds=window_seconds,
@@ -116,7 +125,7 @@ class DeliveryLedger:
             function_payload={"delivery": identity},
             config=self._config,
             persistence_store=self.store,
-            key_prefix=KEY_PREFIX,
+            key_prefix=self._key_prefix,
             function_args=(),
             function_kwargs={},
         )

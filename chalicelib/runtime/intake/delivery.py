@@ -74,6 +74,8 @@ class Delivery:
     intent: str | None = None
     text: str = ""
     user_context: Mapping[str, JSONValue] | None = None
+    # The channel the command was typed in (absent in a direct message): follow-ups go there.
+    target_channel: str | None = None
     event: EventCallback | None = None
     scheduled: ScheduledRun | None = None
 
@@ -122,6 +124,7 @@ def _parse(reader: _Reader, data: dict[str, JSONValue], fields: DeliveryFields) 
         "user_full_name": reader.optional_text("user_full_name"),
         "user_context": reader.optional_object(fields.user_context),
         "text": _query(reader, fields),
+        "target_channel": _channel(reader, fields.target_channel),
     }
     if fields.scheduled_execution in data:
         return _scheduled(reader, fields, common | user)
@@ -195,6 +198,19 @@ def _query(reader: _Reader, fields: DeliveryFields) -> str:
         if value is not None:
             return value.strip()
     return ""
+
+
+def _channel(reader: _Reader, name: str) -> str | None:
+    """The channel's id: the field is `{"id": ..., "is_channel_message": true}` (ASSUMED)."""
+    channel = reader.optional_object(name)
+    if channel is None:
+        return None
+    channel_id = channel.get("id")
+    if not isinstance(channel_id, str) or not channel_id.strip():
+        raise DeliveryRefused(
+            400, "invalid_field", f"The field '{name}.id' must be a non-empty string."
+        )
+    return channel_id
 
 
 def _token(value: str | None, fields: DeliveryFields) -> Secret | None:

@@ -41,6 +41,8 @@ from chalicelib.runtime.intake.delivery import (
 from chalicelib.runtime.intake.gates import freshness_problem, matching_signature
 from chalicelib.runtime.intake.http import IncomingRequest, OutgoingResponse
 from chalicelib.runtime.intake.worker import Overrun, run_within
+from chalicelib.runtime.jobs.deferral import JobCollector, origin_of
+from chalicelib.runtime.jobs.queue import JobQueue
 from chalicelib.runtime.registration.cold_start import count_reconcile_error
 from chalicelib.runtime.registry import CommandRegistry, Handler
 from chalicelib.runtime.replies import (
@@ -66,6 +68,10 @@ _FRESHNESS: Final = {
     "stale": ("stale_delivery", "The delivery is older than the accepted window."),
     "future": ("delivery_in_future", "The delivery's timestamp is too far in the future."),
 }
+
+
+class JobsNotQueued(Exception):
+    """The run succeeded but its deferred jobs could not be queued: the run does not count."""
 
 
 class RegistrationCheck(Protocol):
@@ -113,6 +119,7 @@ class Intake:
         ledger: DeliveryLedger,
         registry: CommandRegistry,
         registration: RegistrationCheck | None = None,
+        jobs: JobQueue | None = None,
         wall_clock: Callable[[], float] = time.time,
         accepted_signatures: Callable[[], Sequence[AcceptedSignature]] | None = None,
     ) -> None:
@@ -124,6 +131,7 @@ class Intake:
         self._ledger = ledger
         self._registry = registry
         self._registration = registration
+        self._jobs = jobs
         self._wall_clock = wall_clock
 
     def handle(self, request: IncomingRequest) -> OutgoingResponse:
@@ -181,6 +189,14 @@ class Intake:
             )
         except DeliveryInProgress:
             return Verdict.reply(in_progress_reply(), "duplicate", "in_progress")
+        except JobsNotQueued:
+            logger.exception("the deferred jobs could not be queued")
+            return Verdict.refused(
+                503,
+                "queue_unavailable",
+                "The delivery cannot be handled right now.",
+                outcome="failed",
+            )
         except LedgerUnavailable:
             logger.exception("the idempotency store failed")
             return Verdict.refused(
@@ -207,11 +223,13 @@ class Intake:
         handler = self._handler_for(delivery)
         if handler is None:
             return self._unhandled(delivery)
+        collector = JobCollector(self._registry, delivery.identity, origin_of(delivery))
         context = Context(
             delivery,
             session,
             storage_namespace=self._settings.storage_namespace,
             user_namespace=self._settings.registry_namespace,
+            jobs=None if self._jobs is None else collector,
         )
         try:
             reply = run_within(
@@ -224,7 +242,20 @@ class Intake:
             return Verdict.reply(overrun_reply(delivery.subject), "failed", "overrun")
         except Exception as exc:
             return self._failed(delivery, session, deadline, observation, exc)
+        self._queue(collector)
         return Verdict.reply(reply)
+
+    def _queue(self, collector: JobCollector) -> None:
+        """Queues what the run deferred, now that it finished (still inside its claim)."""
+        if self._jobs is None:
+            return
+        try:
+            for message in collector.collected():
+                self._jobs.send(message)
+        except Exception as exc:
+            # The claim is released: a redelivery runs again and queues the same identities,
+            # which the job runner runs once.
+            raise JobsNotQueued(type(exc).__name__) from exc
 
     def _check_registration(self, delivery: Delivery, session: PlatformSession) -> None:
         if self._registration is None:

@@ -25,7 +25,7 @@ from chalicelib.redaction import Secret
 from chalicelib.runtime.context import PlatformSession
 from chalicelib.runtime.idempotency.lock import IdempotencyStoreLock
 from chalicelib.runtime.idempotency.sqlite_store import SQLitePersistenceLayer
-from tests.emulator.conftest import EmulatorProcess, start_emulator
+from tests.emulator.emulator_process import EmulatorProcess, start_emulator
 
 ACME = "11111111-1111-4111-8111-111111111111"
 JANE = "aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa"

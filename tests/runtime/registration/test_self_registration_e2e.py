@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from devstack.stack import CHALICE
-from tests.emulator.conftest import DEFAULT_FIXTURES, EmulatorProcess, start_emulator
+from tests.emulator.emulator_process import DEFAULT_FIXTURES, EmulatorProcess, start_emulator
 from tests.runtime.registration.conftest import (
     ACME,
     ACME_KEY,
