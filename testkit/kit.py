@@ -9,7 +9,6 @@ then hands out the `Dailybot` a test drives.
 
 from __future__ import annotations
 
-import asyncio
 import io
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -44,7 +43,7 @@ from testkit.records import (
     instant,
     summaries,
 )
-from testkit.wire import CommandWire, PlatformWire, Traffic, WireDelivery
+from testkit.wire import CommandWire, PlatformWire, Traffic, WireDelivery, run_to_completion
 from testkit.world import KitError, KitWorld, User
 
 PLATFORM_URL: Final = "http://platform.testkit"
@@ -364,7 +363,7 @@ def open_dailybot(deployment: Deployment, world: KitWorld) -> Iterator[Dailybot]
     finally:
         deployment.container.reset(None)
         control.close()
-        asyncio.run(state.dispatcher.aclose())
+        run_to_completion(state.dispatcher.aclose())
         state.database.close()
         workers.shutdown(wait=True)
 

@@ -18,15 +18,17 @@ import hashlib
 import json
 import threading
 from collections import defaultdict
-from collections.abc import Callable, MutableMapping
-from concurrent.futures import Executor
+from collections.abc import Callable, Coroutine, MutableMapping
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 from starlette.types import ASGIApp
 
 from testkit.records import PlatformCall, without_tokens
+
+T = TypeVar("T")
 
 AppCall = Callable[[str, dict[str, str], bytes], tuple[int, dict[str, str], bytes]]
 """Posts (path, headers, body) to the command's app; answers (status, headers, body)."""
@@ -104,14 +106,31 @@ class PlatformWire(httpx.BaseTransport):
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         content = request.read()
-        loop = asyncio.new_event_loop()
-        try:
-            status, headers, body = loop.run_until_complete(call_asgi(self._app, request, content))
-        finally:
-            loop.close()
+        status, headers, body = run_to_completion(call_asgi(self._app, request, content))
         if self._traffic is not None:
             self._traffic.called(request, status, body)
         return httpx.Response(status, headers=headers, content=body, request=request)
+
+
+_ELSEWHERE = ThreadPoolExecutor(max_workers=4, thread_name_prefix="testkit-loop")
+
+
+def run_to_completion(work: Coroutine[Any, Any, T]) -> T:
+    """`work`'s result, on a loop of its own in this thread, or in a helper thread when this
+    thread already runs a loop (a browser test's, say) that cannot be nested."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return _on_new_loop(work)
+    return _ELSEWHERE.submit(_on_new_loop, work).result()
+
+
+def _on_new_loop(work: Coroutine[Any, Any, T]) -> T:
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(work)
+    finally:
+        loop.close()
 
 
 async def call_asgi(
