@@ -29,10 +29,10 @@ run: $(STAMP)
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
-	$(PY) -m ruff format --check app.py chalicelib emulator infra devstack benchmarks soak tests
+	$(PY) -m ruff format --check app.py chalicelib emulator infra devstack benchmarks soak testkit tests
 
 typecheck: $(STAMP)
-	$(PY) -m mypy --strict app.py chalicelib emulator infra devstack benchmarks soak
+	$(PY) -m mypy --strict app.py chalicelib emulator infra devstack benchmarks soak testkit
 
 # The browser tests drive Debian's Chromium (Playwright's own download is unreachable here).
 # Installed when missing and apt-get can (root, as in CI); otherwise those tests skip, or fail

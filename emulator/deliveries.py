@@ -50,13 +50,25 @@ class DeliveryOutcome:
 
 
 class Dispatcher:
-    def __init__(self, database: Database, clock: Clock, config: EmulatorConfig) -> None:
+    """Sends deliveries over HTTP, or through ``transport`` when one is given (the test kit
+    hands the command's app to the emulator in the same process that way)."""
+
+    def __init__(
+        self,
+        database: Database,
+        clock: Clock,
+        config: EmulatorConfig,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
         self._database = database
         self._clock = clock
         self._attempts = max(1, config.delivery_attempts)
         self._pause = config.redelivery_pause
         # trust_env=False: a developer's proxy settings must not reroute calls to 127.0.0.1.
-        self._client = httpx.AsyncClient(timeout=config.delivery_timeout, trust_env=False)
+        self._client = httpx.AsyncClient(
+            timeout=config.delivery_timeout, trust_env=False, transport=transport
+        )
 
     async def aclose(self) -> None:
         await self._client.aclose()

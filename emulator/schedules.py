@@ -83,6 +83,15 @@ def load_schedule(database: Database, schedule_uuid: str) -> Schedule | None:
     return None if row is None else Schedule.from_row(row)
 
 
+def command_schedules(database: Database, command_uuid: str) -> list[Schedule]:
+    """Every scheduled execution of a command, oldest first."""
+    rows = database.all(
+        "SELECT * FROM schedules WHERE command_uuid = ? ORDER BY created_at, uuid",
+        (command_uuid,),
+    )
+    return [Schedule.from_row(row) for row in rows]
+
+
 def check_cron(expression: str) -> str:
     if len(expression.split()) != CRON_FIELDS or not croniter.is_valid(expression):
         raise invalid(f"'cron' is not a valid five-field cron expression: {expression!r}.")

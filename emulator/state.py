@@ -6,6 +6,7 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import cast
 
+import httpx
 from starlette.requests import Request
 
 from emulator.clock import RealClock, VirtualClock
@@ -34,7 +35,13 @@ class EmulatorState:
     fire_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
-def build_state(config: EmulatorConfig, world: World | None = None) -> EmulatorState:
+def build_state(
+    config: EmulatorConfig,
+    world: World | None = None,
+    *,
+    delivery_transport: httpx.AsyncBaseTransport | None = None,
+) -> EmulatorState:
+    """The state for ``config``; ``delivery_transport`` carries deliveries instead of HTTP."""
     world = world if world is not None else load_world(config.fixtures)
     database = Database(config.db)
     clock: RealClock | VirtualClock = (
@@ -46,7 +53,7 @@ def build_state(config: EmulatorConfig, world: World | None = None) -> EmulatorS
         database=database,
         clock=clock,
         tokens=ExchangeTokens(database, clock, config.token_ttl),
-        dispatcher=Dispatcher(database, clock, config),
+        dispatcher=Dispatcher(database, clock, config, transport=delivery_transport),
         rate_limiter=RateLimiter(config.rate_limit),
     )
 

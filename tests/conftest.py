@@ -24,14 +24,17 @@ def known_secrets() -> tuple[str, ...]:
     from pathlib import Path
 
     from devstack.stack import LOCAL_API_KEY, LOCAL_COMMAND_SIGNATURES
+    from testkit.world import DEFAULT_FIXTURES
     from tests.runtime.deliveries import ROTATED_SIGNATURE, SIGNATURE
     from tests.runtime.fake_platform import API_KEY, DELIVERED_TOKEN
 
     fixtures = Path(__file__).resolve().parent.parent / "emulator" / "fixtures" / "default.json"
-    world = json.loads(fixtures.read_text())
-    emulator = [key["key"] for key in world.get("api_keys", [])] + [
-        command["signature"] for command in world.get("commands", [])
-    ]
+    emulator = []
+    for path in (fixtures, DEFAULT_FIXTURES):
+        world = json.loads(path.read_text())
+        emulator += [key["key"] for key in world.get("api_keys", [])] + [
+            command["signature"] for command in world.get("commands", [])
+        ]
     return (
         API_KEY,
         DELIVERED_TOKEN,

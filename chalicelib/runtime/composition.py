@@ -8,7 +8,8 @@ comes from the composition root (`app.py`): nothing here knows which commands ex
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Mapping
+import time
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -86,12 +87,14 @@ def build_runtime(
     transport: httpx.BaseTransport | None = None,
     registration: RegistrationCheck | Literal["cold-start"] | None = "cold-start",
     queue: JobQueue | None = None,
+    wall_clock: Callable[[], float] = time.time,
 ) -> Runtime:
     """The runtime for `registry` and `settings` (from the environment by default).
 
     `registration` is the self-registration check each new delivery runs: the cold-start
     reconcile by default; None for none (tests give their own). `queue` is where deferred
-    jobs go: the one `JOBS_QUEUE` names by default.
+    jobs go: the one `JOBS_QUEUE` names by default. `wall_clock` is what a delivery's
+    timestamp is checked against (a test platform's virtual clock in the test kit).
     """
     settings = resolve_secrets(settings or Settings.from_env())
     redactor.configure((settings.api_key, *(each.value for each in settings.signatures)))
@@ -131,6 +134,7 @@ def build_runtime(
         registration=registration,
         jobs=jobs,
         accepted_signatures=signatures,
+        wall_clock=wall_clock,
     )
     runner = JobRunner(
         registry=registry,

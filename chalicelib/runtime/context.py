@@ -213,6 +213,11 @@ class Messages:
         self._session.as_user(self._session.client.send_message, message)
 
 
+def user_storage_namespace(prefix: str, user_uuid: str) -> str:
+    """The storage namespace of one user's own storage (`Context.user_storage`)."""
+    return f"{prefix}:user:{user_uuid}"
+
+
 @dataclass(frozen=True)
 class User:
     """The person the delivery is about (absent for event callbacks)."""
@@ -246,7 +251,9 @@ class Context:
         self._user_storage = (
             None
             if delivery.user_uuid is None
-            else Storage(session, namespace=f"{user_namespace}:user:{delivery.user_uuid}")
+            else Storage(
+                session, namespace=user_storage_namespace(user_namespace, delivery.user_uuid)
+            )
         )
         self.text: str = delivery.text
         self.words: tuple[str, ...] = tuple(delivery.text.split())

@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from emulator.access import Caller
-from emulator.database import Row
+from emulator.database import Database, Row
 from emulator.errors import invalid
 from emulator.state import EmulatorState
 from emulator.timestamps import iso_z
@@ -60,12 +60,21 @@ async def create_activity(request: Request, state: EmulatorState, caller: Caller
 
 async def list_activity(request: Request, state: EmulatorState, caller: Caller) -> Response:
     grant = caller.require_grant()
-    limit = query_limit(request)
-    rows = state.database.all(
-        "SELECT * FROM activity WHERE command = ? AND organization = ? ORDER BY id DESC LIMIT ?",
-        (grant.command_uuid, grant.organization_uuid, -1 if limit is None else limit),
+    records = command_activity(
+        state.database, grant.organization_uuid, grant.command_uuid, query_limit(request)
     )
-    return JSONResponse([activity_record(row) for row in rows])
+    return JSONResponse(records)
+
+
+def command_activity(
+    database: Database, organization_uuid: str, command_uuid: str, limit: int | None = None
+) -> list[dict[str, Any]]:
+    """A command's records in one organization, newest first (what `GET` answers)."""
+    rows = database.all(
+        "SELECT * FROM activity WHERE command = ? AND organization = ? ORDER BY id DESC LIMIT ?",
+        (command_uuid, organization_uuid, -1 if limit is None else limit),
+    )
+    return [activity_record(row) for row in rows]
 
 
 def _user(state: EmulatorState, body: dict[str, Any], organization_uuid: str, default: str) -> str:
@@ -78,6 +87,7 @@ def _user(state: EmulatorState, body: dict[str, Any], organization_uuid: str, de
 
 
 def activity_record(row: Row) -> dict[str, Any]:
+    """A stored record in the seed's shape."""
     return {
         "command": row["command"],
         "organization": row["organization"],

@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from emulator.access import Caller
+from emulator.database import Database
 from emulator.errors import coded, invalid
 from emulator.state import EmulatorState
 from emulator.validation import MISSING, json_object, text
@@ -46,14 +47,30 @@ async def storage_operation(request: Request, state: EmulatorState, caller: Call
 def _scope(body: dict[str, Any], caller: Caller) -> str:
     namespace = text(body, "namespace", nullable=True)
     if namespace not in (MISSING, None):
-        return f"namespace:{caller.key.organization_uuid}:{namespace}"
+        return namespace_scope(caller.key.organization_uuid, namespace)
     if caller.grant is not None:
-        return f"command:{caller.grant.organization_uuid}:{caller.grant.command_uuid}"
+        return command_scope(caller.grant.organization_uuid, caller.grant.command_uuid)
     raise coded(
         400,
         "You must provide either a valid exchange token or a namespace parameter",
         "missing_context",
     )
+
+
+def namespace_scope(organization_uuid: str, namespace: str) -> str:
+    """The storage of one namespace of an organization (the API key's)."""
+    return f"namespace:{organization_uuid}:{namespace}"
+
+
+def command_scope(organization_uuid: str, command_uuid: str) -> str:
+    """The storage a command's users of one organization share (no namespace)."""
+    return f"command:{organization_uuid}:{command_uuid}"
+
+
+def scope_values(database: Database, scope: str) -> dict[str, Any]:
+    """Everything stored in ``scope``, by key (in key order)."""
+    rows = database.all("SELECT key, value FROM storage WHERE scope = ? ORDER BY key", (scope,))
+    return {row["key"]: json.loads(row["value"]) for row in rows}
 
 
 def _read(state: EmulatorState, scope: str, key: str) -> Any:

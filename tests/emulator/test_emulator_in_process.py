@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +19,10 @@ from starlette.applications import Starlette
 
 from emulator.app import create_app
 from emulator.config import EmulatorConfig
+from emulator.state import build_state
 from emulator.world import FixtureError
 from tests.emulator.emulator_process import fixtures_pointing_to, free_port
-from tests.emulator.emulator_world import ACME_KEY, JANE
+from tests.emulator.emulator_world import ACME_KEY, ACME_SIGNATURE, JANE
 
 
 @contextlib.contextmanager
@@ -88,3 +91,29 @@ def test_the_real_clock_fires_due_schedules_in_the_background(
         assert request.json["scheduled_execution"]["uuid"] == schedule_uuid
         got = client.get(f"/v1/platform/scheduling/{schedule_uuid}/", headers=headers).json()
         assert got["is_active"] is False
+
+
+def test_deliveries_go_through_a_given_transport():
+    received: list[httpx.Request] = []
+
+    def command(request: httpx.Request) -> httpx.Response:
+        received.append(request)
+        return httpx.Response(200, json={"message": "in process"})
+
+    config = EmulatorConfig(db=":memory:", clock="virtual")
+    state = build_state(config, delivery_transport=httpx.MockTransport(command))
+    app = create_app(config, state=state)
+
+    async def invoke() -> httpx.Response:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://emulator.test") as c:
+            return await c.post("/_emulator/invoke", json={"intent": "remember", "query": "a b"})
+
+    # A thread of its own: an earlier test (a browser's) may leave a loop running in this one.
+    with ThreadPoolExecutor(max_workers=1) as thread:
+        answer = thread.submit(asyncio.run, invoke()).result()
+
+    assert answer.json()["reply"] == {"message": "in process"}
+    [request] = received
+    assert json.loads(request.content)["query"] == "a b"
+    assert request.headers["x-dailybot-signature"] == ACME_SIGNATURE

@@ -1,40 +1,21 @@
 """A session-wide audit of log output: no API key, signature or exchange token in any line.
 
-Tees the runtime logger's stream and adds a handler on the root logger (which the runtime
-protects like any root handler, as Lambda's own), then, at the end, checks everything written
-there and every `*.log` file the servers started by tests wrote (the emulator's, `chalice
-local`'s) under the given directories.
+Captures what the runtime's logger and the root logger write (`testkit.log_audit`), then, at
+the end, checks it and every `*.log` file the servers started by tests wrote (the
+emulator's, `chalice local`'s) under the given directories.
 """
 
 from __future__ import annotations
 
 import io
-import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
 
-from chalicelib.observability import logger
+from testkit.log_audit import captured_logs, leaks
 
-
-class _Tee(io.TextIOBase):
-    def __init__(self, *streams: io.TextIOBase | object) -> None:
-        self._streams = streams
-
-    def write(self, text: str) -> int:
-        for stream in self._streams:
-            stream.write(text)  # type: ignore[attr-defined]
-        return len(text)
-
-    def flush(self) -> None:
-        for stream in self._streams:
-            stream.flush()  # type: ignore[attr-defined]
-
-
-def leaks(text: str, secrets: Iterable[str]) -> list[str]:
-    """The secrets that occur in `text` (empty values never match)."""
-    return [secret for secret in secrets if secret and secret in text]
+__all__ = ["audit_logs", "leaks", "server_logs"]
 
 
 def server_logs(directories: Iterable[Path]) -> dict[Path, str]:
@@ -51,19 +32,8 @@ def audit_logs(
     secrets: Sequence[str], log_dirs: Callable[[], Iterable[Path]] = tuple
 ) -> Iterator[io.StringIO]:
     """Yields the capture; on the way out, fails if a secret reached any line or log file."""
-    captured = io.StringIO()
-    handler = logger.registered_handler
-    assert isinstance(handler, logging.StreamHandler)
-    original = handler.setStream(_Tee(handler.stream, captured))  # type: ignore[arg-type]
-    root_handler = logging.StreamHandler(captured)
-    root_handler.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
-    logging.getLogger().addHandler(root_handler)
-    try:
+    with captured_logs() as captured:
         yield captured
-    finally:
-        logging.getLogger().removeHandler(root_handler)
-        if original is not None:
-            handler.setStream(original)
     problems = []
     if leaked := leaks(captured.getvalue(), secrets):
         problems.append(f"{len(leaked)} secret(s) in the test process's log output")
