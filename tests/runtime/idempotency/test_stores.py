@@ -33,7 +33,7 @@ from tests.conftest import known_secrets
 from tests.runtime.conftest import runtime_env
 from tests.runtime.deliveries import invocation
 from tests.runtime.log_audit import leaks
-from tests.servers import ROOT, free_port
+from tests.servers import ROOT, free_port, start_server
 
 IN_PROGRESS = in_progress_reply().message
 
@@ -151,13 +151,18 @@ def test_two_processes_sqlite_run_the_handler_once(tmp_path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def dynamodb_endpoint() -> Iterator[str]:
-    from moto.server import ThreadedMotoServer
-
+def dynamodb_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    # One request at a time: moto's threaded server does not apply a conditional write
+    # atomically (two concurrent claims can both win), which DynamoDB always does.
     port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
+    server = start_server(
+        "moto",
+        ["-m", "soak.serial_moto", "--host", "127.0.0.1", "--port", str(port)],
+        port=port,
+        ready_path="/moto-api/",
+        log_dir=tmp_path_factory.mktemp("moto"),
+    )
+    yield server.base_url
     server.stop()
 
 
