@@ -199,7 +199,7 @@ class DeferredJobs:
     def _await_messages(run: SoakRun) -> None:
         """Until every queued job's message arrived (bounded), then a little longer."""
         s = run.settings
-        wanted = [expected_message(job) for job in run.journal.jobs if job.queued]
+        wanted = [expected_message(job) for job in run.journal.jobs if job.answered]
 
         def arrived() -> bool:
             messages = run.view.messages()

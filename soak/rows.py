@@ -146,7 +146,7 @@ def _worker_crash_problems(run: SoakRun, crash: WorkerCrash) -> list[str]:
     sent = messages_of(run, job) if job else 0
     checks = {
         "not killed inside the job": crash.mid_job and crash.exit_status == -9,
-        "its delivery was not queued": job is not None and job.queued,
+        "its delivery was not answered 200": job is not None and job.answered,
         f"{sent} follow-ups instead of 1": sent == 1,
         "the worker was not back": crash.restarted,
     }
@@ -242,7 +242,7 @@ def nothing_lost(run: SoakRun) -> Row:
     jobs = run.journal.jobs
     sent = Counter(min(messages_of(run, job), 2) for job in jobs)
     failures = sum(1 for job in jobs if job.fails and messages_of(run, job) == 1)
-    unqueued = sum(1 for job in jobs if not job.queued)
+    unanswered_jobs = sum(1 for job in jobs if not job.answered)
     job_digests = _digests(run, "jobs")
     duplicated = len(
         {c.digest for c in run.router.copies if c.digest in job_digests and c.role != "primary"}
@@ -261,12 +261,12 @@ def nothing_lost(run: SoakRun) -> Row:
         and never == 0
         and bool(jobs)
         and sent[1] == len(jobs)
-        and not unqueued,
+        and not unanswered_jobs,
         measured=(
             f"{len(runs) - twice} ran exactly once, {twice} more than once, {never} never "
             f"(the apps' logs); {unanswered} without a 2xx answer (the emulator's record); "
             f"jobs: {sent[1] - failures} one follow-up, {failures} one failure message, "
-            f"{sent[0]} none, {sent[2]} two or more; {unqueued} not queued"
+            f"{sent[0]} none, {sent[2]} two or more; {unanswered_jobs} deliveries not answered 200"
         ),
     )
 

@@ -75,8 +75,10 @@ class JobRecord:
     message: str | None
 
     @property
-    def queued(self) -> bool:
-        return self.status == 200 and self.message == f"Queued {self.key}."
+    def answered(self) -> bool:
+        """Dailybot got a 200 with a reply: "Queued KEY.", or "still working" when a copy
+        sent at once to another process answered first (the job is queued either way)."""
+        return self.status == 200 and bool(self.message)
 
 
 @dataclass(frozen=True)
