@@ -5,6 +5,9 @@
   stalls into a share of the platform calls.
 - `DeliveryCrashes`: an app killed (SIGKILL) while a handler is stalled in a platform call,
   then restarted; Dailybot redelivers after the lock expires, to every live app at once.
+- `DeferredJobs`: deliveries of commands that defer a job (a share duplicated, a few jobs
+  failing on every attempt), then a job worker killed (SIGKILL) mid-job and restarted; waits
+  for every job's follow-up or failure message.
 - `StaleReplays`: captured deliveries sent again once older than the freshness window.
 """
 
@@ -12,11 +15,13 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Final, Protocol
 
-from soak.run import CrashRecord, SoakRun, wait_until
+from soak.job_texts import FAILING_INTENTS, JOB_INTENT, STARTED, failure_marker, follow_up_text
+from soak.run import CrashRecord, JobRecord, SoakRun, WorkerCrash, wait_until
 
 FAULT_PATHS: Final = ("/v1/platform/storage/", "/v1/platform/activity/")
 SPIKE_MS: Final = 3000
@@ -135,6 +140,75 @@ class DeliveryCrashes:
             attempts=[a["status"] for a in attempts],
             restarted=victim in run.stack.apps.live(),
         )
+
+
+# How long an ordinary job sleeps at most: the single worker runs one job at a time.
+JOB_NAP_SECONDS: Final = 0.3
+# Seconds to keep looking once every job has its message, for a second one.
+DOUBLE_WINDOW: Final = 1.5
+
+
+def expected_message(job: JobRecord) -> str:
+    """What names this job in the platform's messages."""
+    return failure_marker(job.intent) if job.fails else follow_up_text(job.key)
+
+
+class DeferredJobs:
+    name = "jobs"
+
+    def run(self, run: SoakRun) -> None:
+        s = run.settings
+        rng = random.Random(f"{s.seed}/jobs")
+        chosen = sorted(rng.sample(range(s.jobs), s.job_failures))
+        failing = dict(zip(chosen, FAILING_INTENTS[: len(chosen)], strict=True))
+        run.router.duplicate_share = s.duplicate_share
+        try:
+            started = time.monotonic()
+            with ThreadPoolExecutor(max_workers=8) as pool:
+                for n in range(s.jobs):
+                    time.sleep(max(0.0, started + n / s.rate - time.monotonic()))
+                    key = run.key(self.name, n)
+                    if n in failing:
+                        pool.submit(run.invoke_job, key, failing[n], "", fails=True)
+                    else:
+                        nap = f"{rng.uniform(0, JOB_NAP_SECONDS):.2f}"
+                        pool.submit(run.invoke_job, key, JOB_INTENT, nap, fails=False)
+        finally:
+            run.router.duplicate_share = 0.0
+        for n in range(s.job_crashes):
+            run.journal.worker_crashes.append(self._crash(run, n))
+        self._await_messages(run)
+
+    def _crash(self, run: SoakRun, n: int) -> WorkerCrash:
+        """A job that outlasts the kill but fits its timeout; the worker dies while it sleeps."""
+        key, worker = run.key(f"{self.name}-crash", n), run.stack.worker
+        seconds = run.settings.job_timeout_seconds - 2
+        run.invoke_job(key, JOB_INTENT, f"{seconds}", fails=False)
+        started = wait_until(
+            lambda: any(
+                STARTED in line and f'"{key}"' in line for line in worker.log().splitlines()
+            ),
+            timeout=run.settings.job_timeout_seconds * 2 + run.settings.jobs * JOB_NAP_SECONDS,
+            step=0.05,
+        )
+        mid_job = started and follow_up_text(key) not in run.view.messages()
+        exit_status = worker.kill()
+        return WorkerCrash(key, mid_job, exit_status, worker.restart())
+
+    @staticmethod
+    def _await_messages(run: SoakRun) -> None:
+        """Until every queued job's message arrived (bounded), then a little longer."""
+        s = run.settings
+        wanted = [expected_message(job) for job in run.journal.jobs if job.answered]
+
+        def arrived() -> bool:
+            messages = run.view.messages()
+            return all(any(marker in m for m in messages) for marker in wanted)
+
+        bound = s.job_timeout_seconds * (s.job_crashes + 2) + s.jobs * JOB_NAP_SECONDS + 10
+        if wait_until(arrived, timeout=bound, step=0.25):
+            time.sleep(DOUBLE_WINDOW)
+        run.journal.follow_ups = run.view.messages()
 
 
 class StaleReplays:

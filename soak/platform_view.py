@@ -32,11 +32,15 @@ class PlatformView:
 
     # -- Dailybot's side -------------------------------------------------------------------
 
-    def invoke(self, query: str) -> dict[str, Any]:
+    def invoke(self, query: str, intent: str | None = None) -> dict[str, Any]:
         """A user types the command: `{"status_code", "reply", "elapsed_ms"[, "error"]}`."""
         response = self._http.post(
             "/_emulator/invoke",
-            json={"intent": self._world.intent, "query": query, "user_uuid": self._world.user_uuid},
+            json={
+                "intent": intent or self._world.intent,
+                "query": query,
+                "user_uuid": self._world.user_uuid,
+            },
         )
         response.raise_for_status()
         answer: dict[str, Any] = response.json()
@@ -60,6 +64,12 @@ class PlatformView:
         response.raise_for_status()
         attempts: list[dict[str, Any]] = response.json()
         return attempts
+
+    def messages(self) -> list[str]:
+        """The text of every message sent through the platform (jobs' follow-ups among them)."""
+        response = self._http.get("/_emulator/messages")
+        response.raise_for_status()
+        return [str(m.get("message", "")) for m in response.json()]
 
     # -- the platform's records ------------------------------------------------------------
 

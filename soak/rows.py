@@ -8,9 +8,9 @@ from collections.abc import Callable
 from typing import Final
 
 from soak.logs import audit_secrets, outcomes, read_logs, runs_per_delivery
-from soak.phases import kinds
+from soak.phases import expected_message, kinds
 from soak.report import Row, percentile
-from soak.run import CrashRecord, Invocation, SoakRun
+from soak.run import CrashRecord, Invocation, JobRecord, SoakRun, WorkerCrash
 from soak.settings import REPLY_BUDGET_SECONDS
 
 BUDGET_MS: Final = REPLY_BUDGET_SECONDS * 1000
@@ -135,24 +135,46 @@ def _crash_problems(crash: CrashRecord) -> list[str]:
     return [f"{crash.key}: {problem}" for problem, held in checks.items() if not held]
 
 
+def messages_of(run: SoakRun, job: JobRecord) -> int:
+    """How many of the platform's messages name this job."""
+    marker = expected_message(job)
+    return sum(1 for message in run.journal.follow_ups if marker in message)
+
+
+def _worker_crash_problems(run: SoakRun, crash: WorkerCrash) -> list[str]:
+    job = next((j for j in run.journal.jobs if j.key == crash.key), None)
+    sent = messages_of(run, job) if job else 0
+    checks = {
+        "not killed inside the job": crash.mid_job and crash.exit_status == -9,
+        "its delivery was not answered 200": job is not None and job.answered,
+        f"{sent} follow-ups instead of 1": sent == 1,
+        "the worker was not back": crash.restarted,
+    }
+    return [f"{crash.key}: {problem}" for problem, held in checks.items() if not held]
+
+
 def crashes(run: SoakRun) -> Row:
-    records = run.journal.crashes
+    records, workers = run.journal.crashes, run.journal.worker_crashes
     s = run.settings
     problems = [problem for crash in records for problem in _crash_problems(crash)]
+    problems += [problem for crash in workers for problem in _worker_crash_problems(run, crash)]
     held = sum(1 for crash in records if not _crash_problems(crash))
+    jobs_held = sum(1 for crash in workers if not _worker_crash_problems(run, crash))
     return Row(
         name="crashes",
         did=(
             f"{len(records)} app processes SIGKILLed inside a handler's platform call and "
             f"restarted; Dailybot delivered again after {s.redelivery_pause:g} s, to every "
-            "live app at once"
+            f"live app at once; {len(workers)} job workers SIGKILLed mid-job and restarted"
         ),
-        holds_when="the delivery runs once after its lock expires",
-        holds=bool(records) and not problems,
+        holds_when=("the delivery runs once after its lock expires; the job sends one follow-up"),
+        holds=bool(records) and len(workers) == s.job_crashes and not problems,
         measured=(
             f"{held} of {len(records)} ran exactly once after the {s.lock_seconds} s lock "
             "expired, answered a copy with 'still working' while the lock held, and stored "
-            "their value" + ("" if not problems else "; " + "; ".join(problems))
+            f"their value; {jobs_held} of {len(workers)} killed jobs sent exactly one "
+            f"follow-up after the restart (job timeout {s.job_timeout_seconds} s)"
+            + ("" if not problems else "; " + "; ".join(problems))
         ),
     )
 
@@ -217,14 +239,34 @@ def nothing_lost(run: SoakRun) -> Row:
     runs = runs_per_delivery(outcomes(read_logs(run.stack.apps.logs)))
     twice = sum(1 for count in runs.values() if count > 1)
     never = len(accepted) - len(runs)
+    jobs = run.journal.jobs
+    sent = Counter(min(messages_of(run, job), 2) for job in jobs)
+    failures = sum(1 for job in jobs if job.fails and messages_of(run, job) == 1)
+    unanswered_jobs = sum(1 for job in jobs if not job.answered)
+    job_digests = _digests(run, "jobs")
+    duplicated = len(
+        {c.digest for c in run.router.copies if c.digest in job_digests and c.role != "primary"}
+    )
     return Row(
         name="nothing lost",
-        did=f"{len(accepted)} deliveries accepted from Dailybot in all phases",
-        holds_when="exactly one outcome each",
-        holds=bool(accepted) and not unanswered and not twice and never == 0,
+        did=(
+            f"{len(accepted)} deliveries accepted from Dailybot in all phases; "
+            f"{len(jobs)} jobs deferred ({sum(job.fails for job in jobs)} failing on every try, "
+            f"{duplicated} delivered 2 to 5 times)"
+        ),
+        holds_when=("exactly one outcome each; every job one follow-up or one failure message"),
+        holds=bool(accepted)
+        and not unanswered
+        and not twice
+        and never == 0
+        and bool(jobs)
+        and sent[1] == len(jobs)
+        and not unanswered_jobs,
         measured=(
             f"{len(runs) - twice} ran exactly once, {twice} more than once, {never} never "
-            f"(the apps' logs); {unanswered} without a 2xx answer (the emulator's record)"
+            f"(the apps' logs); {unanswered} without a 2xx answer (the emulator's record); "
+            f"jobs: {sent[1] - failures} one follow-up, {failures} one failure message, "
+            f"{sent[0]} none, {sent[2]} two or more; {unanswered_jobs} deliveries not answered 200"
         ),
     )
 

@@ -63,12 +63,41 @@ class CrashRecord:
     restarted: bool
 
 
+@dataclass(frozen=True)
+class JobRecord:
+    """A delivery of a command that defers a job, and what its job should send: its
+    follow-up (naming `key`) or, for a failing job, the failure message (naming `intent`)."""
+
+    key: str
+    intent: str
+    fails: bool
+    status: int | None
+    message: str | None
+
+    @property
+    def answered(self) -> bool:
+        """Dailybot got a 200 with a reply: "Queued KEY.", or "still working" when a copy
+        sent at once to another process answered first (the job is queued either way)."""
+        return self.status == 200 and bool(self.message)
+
+
+@dataclass(frozen=True)
+class WorkerCrash:
+    key: str
+    mid_job: bool  # the job had started and sent nothing yet when the worker was killed
+    exit_status: int | None
+    restarted: bool
+
+
 @dataclass
 class Journal:
     invocations: list[Invocation] = field(default_factory=list)
     refusals: list[Refusal] = field(default_factory=list)
     usage_added: dict[str, int] = field(default_factory=dict)  # phase -> usage records added
     crashes: list[CrashRecord] = field(default_factory=list)
+    jobs: list[JobRecord] = field(default_factory=list)
+    worker_crashes: list[WorkerCrash] = field(default_factory=list)
+    follow_ups: list[str] = field(default_factory=list)  # the platform's messages at the end
     faults_injected: Counter[str] = field(default_factory=Counter)
     faulted_calls: int = 0
     undrained: list[str] = field(default_factory=list)  # phases whose copies were still out
@@ -126,6 +155,23 @@ class SoakRun:
         with self._lock:
             self.journal.invocations.append(invocation)
         return invocation
+
+    def invoke_job(self, key: str, intent: str, words: str, *, fails: bool) -> JobRecord:
+        """A user types a command that defers a job (`intent KEY ...words`)."""
+        try:
+            answer = self.view.invoke(f"{key} {words}".strip(), intent=intent)
+        except httpx.HTTPError:
+            record = JobRecord(key, intent, fails, None, None)
+        else:
+            reply = answer.get("reply")
+            message = reply.get("message") if isinstance(reply, dict) else None
+            status = answer.get("status_code")
+            record = JobRecord(
+                key, intent, fails, status, message if isinstance(message, str) else None
+            )
+        with self._lock:
+            self.journal.jobs.append(record)
+        return record
 
     def send_bad(self, bad: BadDelivery, app: int) -> Refusal:
         refusal = send(self._direct, self.stack.apps.url(app), app, bad)

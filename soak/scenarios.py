@@ -13,7 +13,15 @@ from pathlib import Path
 from typing import Final
 
 from soak.delivery_server import DeliveryServer
-from soak.phases import DeliveryCrashes, MixedLoad, Phase, PlatformFaults, StaleReplays, run_phase
+from soak.phases import (
+    DeferredJobs,
+    DeliveryCrashes,
+    MixedLoad,
+    Phase,
+    PlatformFaults,
+    StaleReplays,
+    run_phase,
+)
 from soak.report import Row, render, write
 from soak.router import Router
 from soak.rows import ROWS
@@ -26,6 +34,7 @@ PHASES: Final[tuple[Phase, ...]] = (
     MixedLoad(),
     PlatformFaults(),
     DeliveryCrashes(),
+    DeferredJobs(),
     StaleReplays(),
 )
 
@@ -58,7 +67,10 @@ def run_soak(settings: SoakSettings, echo: Callable[[str], None] = print) -> Soa
 
     server = DeliveryServer(free_port(), route)
     try:
-        echo(f"starting moto, the emulator and {settings.apps} apps (logs in {directory}/logs)")
+        echo(
+            f"starting moto, the emulator, {settings.apps} apps and a job worker "
+            f"(logs in {directory}/logs)"
+        )
         stack = Stack(settings, server.url, directory)
         try:
             routers.append(Router(stack.apps, settings.seed))

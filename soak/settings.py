@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Final
 
 from devstack.stack import STATE_DIR
+from soak.job_texts import MAX_FAILING
 
 # How long Dailybot waits for a reply: the budget every answer is measured against.
 REPLY_BUDGET_SECONDS: Final = 10.0
@@ -27,6 +28,10 @@ class SoakSettings:
     bad_share: float = 0.15
     replays: int = 5
     crashes: int = 2
+    jobs: int = 40
+    job_failures: int = 5
+    job_crashes: int = 2
+    job_timeout_seconds: int = 5
     lock_seconds: int = 11
     max_age_seconds: int = 20
     log_level: str = "INFO"
@@ -62,6 +67,16 @@ class SoakSettings:
             found.append("--max-age must leave 3 s after a redelivery (lock seconds + 1)")
         if self.crashes < 0 or self.replays < 0:
             found.append("--crashes and --replays must be at least 0")
+        return found + self._job_problems()
+
+    def _job_problems(self) -> list[str]:
+        found = []
+        if self.jobs < 1 or self.job_crashes < 0:
+            found.append("--jobs must be at least 1 and --job-crashes at least 0")
+        if not 0 <= self.job_failures <= min(self.jobs, MAX_FAILING):
+            found.append(f"--job-failures must be in [0, min(--jobs, {MAX_FAILING})]")
+        if not 3 <= self.job_timeout_seconds <= 60:
+            found.append("--job-timeout must be in [3, 60] seconds")
         return found
 
     def describe(self) -> list[tuple[str, str]]:
@@ -81,6 +96,9 @@ SHORT: Final = SoakSettings(
     bad_share=0.3,
     replays=3,
     crashes=1,
+    jobs=8,
+    job_failures=2,
+    job_crashes=1,
 )
 
 
@@ -101,6 +119,10 @@ def parse_settings(argv: list[str] | None = None) -> SoakSettings:
         ("bad-share", float, "share of sends that are bad input"),
         ("replays", int, "stale replays of captured deliveries"),
         ("crashes", int, "app processes killed mid-handler"),
+        ("jobs", int, "deliveries of a command that defers a job (a share duplicated)"),
+        ("job-failures", int, f"of those, jobs that always fail (at most {MAX_FAILING})"),
+        ("job-crashes", int, "job workers killed mid-job"),
+        ("job-timeout", int, "JOBS_TIMEOUT_SECONDS: a killed worker's job runs again after it"),
         ("lock-seconds", int, "IDEMPOTENCY_LOCK_SECONDS of the apps"),
         ("max-age", int, "DAILYBOT_MAX_DELIVERY_AGE of the apps"),
         ("log-level", str, "POWERTOOLS_LOG_LEVEL of the apps"),
@@ -113,4 +135,6 @@ def parse_settings(argv: list[str] | None = None) -> SoakSettings:
     chosen = {key: value for key, value in options.items() if value is not None}
     if "max_age" in chosen:
         chosen["max_age_seconds"] = chosen.pop("max_age")
+    if "job_timeout" in chosen:
+        chosen["job_timeout_seconds"] = chosen.pop("job_timeout")
     return replace(base, **chosen)

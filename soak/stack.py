@@ -1,15 +1,22 @@
-"""The processes a soak drives: moto's server (DynamoDB), the emulator, and a fleet of apps.
+"""The processes a soak drives: moto's server (DynamoDB), the emulator, a fleet of apps and
+the job worker.
 
 Each is a child process bound to 127.0.0.1 on a free port, with its log under the run's
 `logs/` directory, stopped (or killed, for the crash scenario) by its own PID. Every app runs
 `chalice local` through `devstack.local_app` with the DynamoDB idempotency store, so the
-fleet shares one table the way Lambda containers do.
+fleet shares one table the way Lambda containers do. The apps queue deferred jobs in one
+SQLite file that the worker (`python app.py work`, same environment) drains; the soak's own
+job commands (`soak.job_commands`) are loaded into both through `DAILYBOT_EXTRA_COMMANDS`.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -18,9 +25,10 @@ from typing import Any, Final
 
 import boto3  # type: ignore[import-untyped]
 
-from devstack.stack import ROOT, Ports, app_command, app_environment
+from devstack.stack import ROOT, WORKER_COMMAND, Ports, app_command, app_environment
+from soak.job_texts import FAILING_INTENTS, JOB_INTENT
 from soak.settings import REPLY_BUDGET_SECONDS, SoakSettings
-from tests.servers import ServerProcess, free_port, start_server
+from tests.servers import ServerProcess, free_port, start_server, stop_child
 
 DEFAULT_FIXTURES: Final = ROOT / "emulator" / "fixtures" / "default.json"
 STARTUP_SECONDS: Final = 90.0
@@ -64,6 +72,7 @@ def soak_fixtures(router_url: str, path: Path) -> World:
     fixtures = json.loads(DEFAULT_FIXTURES.read_text(encoding="utf-8"))
     for command in fixtures["commands"]:
         command["url"] = router_url
+    fixtures["commands"][0]["aliases"] += [JOB_INTENT, *FAILING_INTENTS]
     path.write_text(json.dumps(fixtures, indent=2), encoding="utf-8")
     return World.from_fixtures(fixtures)
 
@@ -121,6 +130,58 @@ class AppFleet:
             server.stop()
 
 
+class JobWorker:
+    """`python app.py work` as a child process; `kill` is SIGKILL, `restart` a fresh one.
+    Each incarnation logs to its own file under the run's `logs/`."""
+
+    def __init__(self, env: dict[str, str], logs: Path) -> None:
+        self._env = env
+        self._logs_dir = logs
+        self.logs: list[Path] = []
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        path = self._logs_dir / f"worker-run{len(self.logs)}.log"
+        self.logs.append(path)
+        with path.open("ab") as log:
+            self._process = subprocess.Popen(  # noqa: S603 - our own interpreter and app
+                [sys.executable, *WORKER_COMMAND], cwd=ROOT, env=self._env, stdout=log, stderr=log
+            )
+
+    def log(self) -> str:
+        """The current incarnation's log."""
+        path = self.logs[-1]
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def wait_draining(self, timeout: float = STARTUP_SECONDS) -> None:
+        deadline = time.monotonic() + timeout
+        while "the job worker is draining" not in self.log():
+            if self._process is None or self._process.poll() is not None:
+                raise RuntimeError(f"the job worker did not start:\n{self.log()[-3000:]}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the job worker was not draining within {timeout:g} s")
+            time.sleep(0.1)
+
+    def kill(self) -> int | None:
+        """SIGKILL, by its PID; answers the exit status (-9)."""
+        assert self._process is not None
+        self._process.kill()
+        return self._process.wait(timeout=10)
+
+    def restart(self) -> bool:
+        """A fresh worker; answers whether it drains again."""
+        self.start()
+        try:
+            self.wait_draining()
+        except RuntimeError:
+            return False
+        return True
+
+    def stop(self) -> None:
+        if self._process is not None:
+            stop_child(self._process)
+
+
 class Stack:
     """Everything a run needs running, started in parallel where it can be."""
 
@@ -131,18 +192,22 @@ class Stack:
         self._settings = settings
         self._servers: list[ServerProcess] = []
         self.table = f"soak-deliveries-{settings.seed}"
+        self.jobs_db = directory / "jobs.sqlite3"
         moto_port, emulator_port = free_port(), free_port()
         self.moto_url = f"http://127.0.0.1:{moto_port}"
         self.emulator_url = f"http://127.0.0.1:{emulator_port}"
         try:
-            # The apps need neither until the first delivery: all of them start at once.
+            # The apps and the worker need neither until the first delivery: all start at once.
             with ThreadPoolExecutor(max_workers=2) as pool:
                 moto = pool.submit(self._start_moto, moto_port)
                 emulator = pool.submit(self._start_emulator, emulator_port, directory)
+                self.worker = JobWorker({**os.environ, **self._app_env(free_port())}, self.logs)
+                self.worker.start()
                 self.apps = AppFleet([free_port() for _ in range(settings.apps)], self._start_app)
                 moto.result()
                 emulator.result()
             self._create_table()
+            self.worker.wait_draining()
         except BaseException:
             self.stop()
             raise
@@ -199,27 +264,42 @@ class Stack:
             BillingMode="PAY_PER_REQUEST",
         )
 
-    def _start_app(self, name: str, port: int) -> ServerProcess:
-        emulator_port = int(self.emulator_url.rsplit(":", 1)[1])
-        env = {
-            **app_environment(Ports(emulator=emulator_port, app=port)),
+    @property
+    def _emulator_port(self) -> int:
+        return int(self.emulator_url.rsplit(":", 1)[1])
+
+    def _app_env(self, port: int) -> dict[str, str]:
+        """Every app's environment (and the worker's): the shared table and jobs queue."""
+        return {
+            **app_environment(Ports(emulator=self._emulator_port, app=port)),
             "IDEMPOTENCY_STORE": f"dynamodb://{self.table}",
             "IDEMPOTENCY_DYNAMODB_ENDPOINT": self.moto_url,
             "IDEMPOTENCY_LOCK_SECONDS": str(self._settings.lock_seconds),
             "DAILYBOT_MAX_DELIVERY_AGE": str(self._settings.max_age_seconds),
             "POWERTOOLS_LOG_LEVEL": self._settings.log_level,
+            "JOBS_QUEUE": f"sqlite:///{self.jobs_db}",
+            "DAILYBOT_EXTRA_COMMANDS": "soak.job_commands",
+            # A short backoff, and a job timeout (the claim's lock and the queue's visibility
+            # window) that a killed worker's job outlives within the phase.
+            "JOBS_ATTEMPTS": "3",
+            "JOBS_BACKOFF_SECONDS": "0.3",
+            "JOBS_TIMEOUT_SECONDS": str(self._settings.job_timeout_seconds),
         }
+
+    def _start_app(self, name: str, port: int) -> ServerProcess:
         return start_server(
             name,
-            app_command(Ports(emulator=emulator_port, app=port)),
+            app_command(Ports(emulator=self._emulator_port, app=port)),
             port=port,
             ready_path="/health",
             log_dir=self.logs,
-            env=env,
+            env=self._app_env(port),
             timeout=STARTUP_SECONDS,
         )
 
     def stop(self) -> None:
+        if hasattr(self, "worker"):
+            self.worker.stop()
         if hasattr(self, "apps"):
             self.apps.stop()
         for server in reversed(self._servers):

@@ -1,9 +1,9 @@
 """The short soak: `make soak`'s phases against real processes, briefly; every row must hold.
 
-Moto's server, the emulator and three `chalice local` apps run as processes; the harness
-loads them, duplicates deliveries across processes, injects platform faults, kills an app
-mid-handler and mixes in bad input, then checks each row against the platform's records and
-every process's log (see `soak/`).
+Moto's server, the emulator, two `chalice local` apps and a job worker run as processes; the
+harness loads them, duplicates deliveries across processes, injects platform faults, kills an
+app mid-handler, defers jobs and kills the worker mid-job, and mixes in bad input, then
+checks each row against the platform's records and every process's log (see `soak/`).
 """
 
 from __future__ import annotations
@@ -32,4 +32,4 @@ def test_every_row_of_the_short_soak_holds(tmp_path: Path) -> None:
     assert not short, "\n".join(short)
     assert result.path.read_text(encoding="utf-8") == result.table
     phases = [line.split()[1] for line in lines if line.startswith("phase: ")]
-    assert phases == ["load", "faults", "crashes", "replays"]
+    assert phases == ["load", "faults", "crashes", "jobs", "replays"]
