@@ -1,6 +1,6 @@
 """The JSON bodies Dailybot sends to a command: invocation, event callback, scheduled execution.
 
-Shapes are fixed by ``DAILYBOT.md`` (sections 1 and 2).
+Shapes are fixed by ``docs/dailybot-contract.md`` (what Dailybot sends).
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """Parsing and validating a delivery body into a `Delivery`: command, event or scheduled run.
 
-Dailybot sends all three to the same URL; they are told apart by their bodies (`DAILYBOT.md`).
+Dailybot sends all three to the same URL; they are told apart by their bodies
+(`docs/dailybot-contract.md`).
 Everything wrong with a body becomes a `DeliveryRefused` naming what is wrong, never a 500.
 """
 
