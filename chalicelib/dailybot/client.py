@@ -4,10 +4,17 @@ Each public method builds a body (`wire`), hands it to `_call` and reads the ans
 typed value. `_call` is the one choke point: it adds the secret headers, shrinks timeouts to
 the caller's deadline, turns httpx exceptions and error answers into the error tree and
 repeats what the retry policy allows, never sleeping past the deadline.
+
+Requests go straight to an httpx transport (the connection pool), not through
+`httpx.Client`: the client's per-request machinery (base-URL merging, a cookie jar, auth and
+redirect flows, event hooks) is none of what this API needs and cost as much again as the
+transport itself. A shared cookie jar would also carry one organization's cookies into
+another's calls.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -50,6 +57,7 @@ logger = logging.getLogger(__name__)
 API_KEY_HEADER: Final = "X-API-KEY"
 EXCHANGE_TOKEN_HEADER: Final = "X-EXCHANGE-TOKEN"  # noqa: S105 - a header name
 USER_AGENT: Final = "dailybot-chalice-runtime/0.1"
+JSON_CONTENT_TYPE: Final = "application/json"
 DEFAULT_TIMEOUT: Final = httpx.Timeout(5.0, connect=2.0)
 
 FETCH_TOKEN_PATH: Final = "auth/fetch-command-exchange-token/"  # noqa: S105 - a path
@@ -91,23 +99,20 @@ class DailybotClient:
         self._wall_clock = wall_clock
         # Parsed once per path: httpx would parse and join the relative path on every call.
         self._urls: dict[str, httpx.URL] = {}
-        # Built through the module attribute, now: Powertools' tracer patches httpx.Client.
-        self._http = httpx.Client(
-            base_url=self._base_url,
-            headers={
-                API_KEY_HEADER: api_key.reveal(),
-                "Accept": "application/json",
-                "User-Agent": USER_AGENT,
-            },
-            timeout=self._timeout,
-            transport=transport,
-        )
+        self._headers = {
+            API_KEY_HEADER: api_key.reveal(),
+            "Accept": JSON_CONTENT_TYPE,
+            "Accept-Encoding": "gzip, deflate",
+            "Connection": "keep-alive",
+            "User-Agent": USER_AGENT,
+        }
+        self._transport = httpx.HTTPTransport() if transport is None else transport
 
     def __repr__(self) -> str:
         return f"DailybotClient(base_url={self._base_url!r})"
 
     def close(self) -> None:
-        self._http.close()
+        self._transport.close()
 
     def __enter__(self) -> DailybotClient:
         return self
@@ -401,21 +406,16 @@ class DailybotClient:
     ) -> httpx.Response:
         wrapper = nullcontext() if self._on_call is None else self._on_call(method, path)
         with wrapper:
+            request = self._request(method, path, body, headers, deadline)
             try:
-                response = self._http.request(
-                    method,
-                    self._url_for(path),
-                    json=body,
-                    headers=headers,
-                    timeout=self._timeout_for(deadline),
-                )
+                response = self._transport.handle_request(request)
+                try:
+                    response.read()
+                finally:
+                    response.close()
             except httpx.HTTPError as exc:
                 raise _transport_error(method, path, exc) from exc
-            except (UnicodeEncodeError, TypeError) as exc:
-                # Raised while encoding the body: the value is not said, it may be anything.
-                raise InvalidRequest(
-                    f"{method} {path}: a value cannot be sent as JSON ({type(exc).__name__})"
-                ) from None
+            response.request = request
             if response.is_success:
                 return response
             if response.status_code >= 400:
@@ -423,6 +423,37 @@ class DailybotClient:
                     response, secrets=(self._api_key, *secrets), wall_clock=self._wall_clock
                 )
             raise InvalidResponse(f"{method} {path}: unexpected status {response.status_code}")
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        body: JSONValue,
+        headers: dict[str, str] | None,
+        deadline: Deadline | None,
+    ) -> httpx.Request:
+        """The request for one attempt, encoded as `httpx.Client` would encode it."""
+        merged = self._headers if headers is None else {**self._headers, **headers}
+        content = None
+        try:
+            if body is not None:
+                content = json.dumps(
+                    body, ensure_ascii=False, separators=(",", ":"), allow_nan=False
+                ).encode()
+                merged = {**merged, "Content-Type": JSON_CONTENT_TYPE}
+            return httpx.Request(
+                method,
+                self._url_for(path),
+                headers=merged,
+                content=content,
+                extensions={"timeout": self._timeout_for(deadline).as_dict()},
+            )
+        except (UnicodeEncodeError, TypeError, ValueError) as exc:
+            # The body or a header holds what cannot be sent; the value is not said, it may
+            # be anything (a secret among them).
+            raise InvalidRequest(
+                f"{method} {path}: a value cannot be sent ({type(exc).__name__})"
+            ) from None
 
     def _url_for(self, path: str) -> httpx.URL:
         """The absolute URL of `path` (as httpx joins it to the base URL), parsed once for the

@@ -2,8 +2,8 @@
 
 The local default (`IDEMPOTENCY_STORE=sqlite:///PATH`). It follows the DynamoDB layer's rules:
 a record may be (re)written only when absent, past its expiry, or still in progress past its
-lock expiry; the check and the write are one statement inside one write transaction, so two
-processes delivering the same body at once cannot both win.
+lock expiry; the check and the write are one statement, atomic in SQLite, so two processes
+delivering the same body at once cannot both win.
 """
 
 from __future__ import annotations
@@ -61,6 +61,11 @@ _SELECT: Final = (
 
 # Expired rows are dropped now and then; DynamoDB does the same with its TTL.
 _PURGE_EVERY: Final = 500
+# SQLite's busy timeout is set in steps of this many milliseconds, rounded down (so never
+# past the delivery's limit), and only when the step changes: one statement less per call.
+_BUSY_STEP_MS: Final = 250
+# A claim that loses to a record which is gone when read back is tried again, this often.
+_CLAIM_TRIES: Final = 3
 
 
 def database_path(store_url: str) -> Path:
@@ -80,6 +85,7 @@ class SQLitePersistenceLayer(BasePersistenceLayer):
         self._busy_timeout = busy_timeout_seconds
         self._lock = threading.Lock()
         self._connection: sqlite3.Connection | None = None
+        self._busy_ms: int | None = None
         self._puts = 0
 
     def close(self) -> None:
@@ -87,6 +93,7 @@ class SQLitePersistenceLayer(BasePersistenceLayer):
             if self._connection is not None:
                 self._connection.close()
                 self._connection = None
+                self._busy_ms = None
 
     @contextmanager
     def _locked(self) -> Iterator[sqlite3.Connection]:
@@ -99,8 +106,7 @@ class SQLitePersistenceLayer(BasePersistenceLayer):
             raise StoreWaitExceeded("another delivery held the idempotency store too long")
         try:
             connection = self._connect()
-            busy_ms = int(seconds_left(self._busy_timeout) * 1000)
-            connection.execute(f"PRAGMA busy_timeout = {max(busy_ms, 1)}")
+            self._bound_busy_wait(connection)
             yield connection
         except sqlite3.OperationalError as exc:
             if "locked" in str(exc) or "busy" in str(exc):
@@ -108,6 +114,13 @@ class SQLitePersistenceLayer(BasePersistenceLayer):
             raise
         finally:
             self._lock.release()
+
+    def _bound_busy_wait(self, connection: sqlite3.Connection) -> None:
+        left_ms = int(seconds_left(self._busy_timeout) * 1000)
+        busy_ms = left_ms - left_ms % _BUSY_STEP_MS if left_ms >= _BUSY_STEP_MS else max(left_ms, 1)
+        if busy_ms != self._busy_ms:
+            connection.execute(f"PRAGMA busy_timeout = {busy_ms}")
+            self._busy_ms = busy_ms
 
     def _connect(self) -> sqlite3.Connection:
         if self._connection is None:
@@ -157,10 +170,12 @@ class SQLitePersistenceLayer(BasePersistenceLayer):
         return _to_record(row)
 
     def _put_record(self, data_record: DataRecord) -> None:
-        now = time.time()
         with self._locked() as connection:
-            connection.execute("BEGIN IMMEDIATE")
-            try:
+            for _ in range(_CLAIM_TRIES):
+                # The claim is one statement, atomic on its own. A record it may not replace
+                # is read back for Powertools; if that record vanished in between (its run
+                # failed and was deleted), the claim is simply tried again.
+                now = time.time()
                 claimed = connection.execute(
                     _CLAIM,
                     {
@@ -174,15 +189,14 @@ class SQLitePersistenceLayer(BasePersistenceLayer):
                         "in_progress": STATUS_CONSTANTS["INPROGRESS"],
                     },
                 ).rowcount
-                existing = None
-                if not claimed:
-                    existing = connection.execute(
-                        _SELECT, (data_record.idempotency_key,)
-                    ).fetchone()
-                connection.execute("COMMIT")
-            except BaseException:
-                connection.execute("ROLLBACK")
-                raise
+                if claimed:
+                    existing = None
+                    break
+                existing = connection.execute(_SELECT, (data_record.idempotency_key,)).fetchone()
+                if existing is not None:
+                    break
+            else:
+                raise StoreWaitExceeded("the idempotency record kept changing under the claim")
             self._puts += 1
             if self._puts % _PURGE_EVERY == 0:
                 self._purge(connection)

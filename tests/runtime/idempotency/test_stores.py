@@ -27,6 +27,7 @@ from chalicelib.runtime.idempotency.ledger import (
     open_store,
 )
 from chalicelib.runtime.idempotency.sqlite_store import SQLitePersistenceLayer, database_path
+from chalicelib.runtime.idempotency.wait import waits_until
 from chalicelib.runtime.replies import in_progress_reply
 from chalicelib.settings import SettingsError
 from tests.conftest import known_secrets
@@ -261,11 +262,61 @@ def test_sqlite_writes_per_delivery_are_what_powertools_needs(tmp_path: Path) ->
     statements.clear()
     duplicate = ledger.run_once("delivery-new", lambda: ("ran", "again"), remember=_kept)
 
-    # A new delivery: one write transaction for the claim, one update for the reply.
-    assert new == ["BEGIN", "INSERT", "COMMIT", "UPDATE"]
-    # A duplicate: the failed claim reads the stored record inside its own transaction.
-    assert statements == ["BEGIN", "INSERT", "SELECT", "COMMIT"]
+    # A new delivery: the claim (one atomic statement) and the update with its reply.
+    assert new == ["INSERT", "UPDATE"]
+    # A duplicate: the failed claim, then the stored record read back for Powertools.
+    assert statements == ["INSERT", "SELECT"]
     assert duplicate == Replayed({"message": "once"})
+    store.close()
+
+
+class _VanishingRecord:
+    """A connection whose stored record is deleted right after a claim loses to it, once."""
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self._connection = connection
+        self.vanished = False
+
+    def execute(self, sql: str, parameters: Any = ()) -> sqlite3.Cursor:
+        cursor = self._connection.execute(sql, parameters)
+        if sql.lstrip().startswith("INSERT") and cursor.rowcount == 0 and not self.vanished:
+            self.vanished = True  # as if the record's own run failed and deleted it just now
+            self._connection.execute("DELETE FROM idempotency_records")
+        return cursor
+
+
+def test_a_claim_whose_rival_record_vanishes_is_tried_again(tmp_path: Path) -> None:
+    store = SQLitePersistenceLayer(tmp_path / "store.sqlite3")
+    now = time.time()
+    store._put_record(_record("k", "INPROGRESS", expiry=now + 60, lock_ms=(now + 30) * 1000))
+    vanishing = _VanishingRecord(store._connect())
+    store._connect = lambda: vanishing  # type: ignore[assignment,method-assign,return-value]
+
+    store._put_record(_record("k", "INPROGRESS", expiry=now + 90))  # no error: it claimed
+
+    assert vanishing.vanished
+    assert store._get_record("k").expiry_timestamp == int(now + 90)
+
+
+def test_the_busy_timeout_follows_the_deadline_in_steps_never_past_it(tmp_path: Path) -> None:
+    store = SQLitePersistenceLayer(tmp_path / "store.sqlite3", busy_timeout_seconds=10)
+    store._put_record(_record("warm-up", "COMPLETED", expiry=time.time() + 60))
+    pragmas: list[int] = []
+    store._connect().set_trace_callback(
+        lambda sql: pragmas.append(int(sql.split("=")[1])) if "busy_timeout" in sql else None
+    )
+
+    with waits_until(time.monotonic() + 1.9):
+        store._get_record("warm-up")
+        store._get_record("warm-up")  # the same step: the setting is not sent again
+    with waits_until(time.monotonic() + 0.1):
+        store._get_record("warm-up")  # under one step: what is left, to the millisecond
+    store._get_record("warm-up")  # no limit: the store's own busy timeout
+
+    assert len(pragmas) == 3
+    assert pragmas[0] in (1500, 1750)
+    assert 1 <= pragmas[1] <= 100
+    assert pragmas[2] == 10_000
     store.close()
 
 

@@ -412,8 +412,8 @@ def test_on_call_wraps_each_request_with_method_and_path() -> None:
 def test_one_httpx_client_serves_every_call(
     client: DailybotClient, platform: ScriptedPlatform
 ) -> None:
-    pool = client._http
+    pool = client._transport
     client.storage_get("a", namespace="n")
     client.storage_get("b", namespace="n")
-    assert client._http is pool
+    assert client._transport is pool
     assert len(platform.requests) == 2

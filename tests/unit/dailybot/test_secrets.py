@@ -96,7 +96,7 @@ def test_errors_never_carry_secrets(
         assert_no_secret(json.dumps([error.detail, error.details]))
 
 
-def test_http_library_logs_carry_no_secrets(
+def test_the_clients_retry_logs_carry_no_secrets(
     client: DailybotClient, platform: ScriptedPlatform, caplog: pytest.LogCaptureFixture
 ) -> None:
     platform.script(answer(503, {}), answer(200, {"k": 1}))
@@ -104,7 +104,7 @@ def test_http_library_logs_carry_no_secrets(
     with caplog.at_level(logging.DEBUG):
         client.storage_get("k", exchange_token=TOKEN)
 
-    assert any(r.name == "httpx" for r in caplog.records)
+    assert any(r.name == "chalicelib.dailybot.client" for r in caplog.records)
     assert_no_secret(caplog.text)
     for record in caplog.records:
         assert_no_secret(repr(record.__dict__))
