@@ -58,6 +58,8 @@ API_KEY_HEADER: Final = "X-API-KEY"
 EXCHANGE_TOKEN_HEADER: Final = "X-EXCHANGE-TOKEN"  # noqa: S105 - a header name
 USER_AGENT: Final = "dailybot-chalice-runtime/0.1"
 JSON_CONTENT_TYPE: Final = "application/json"
+# Methods whose requests say Content-Length even when empty, as httpx does.
+_SENDS_A_BODY: Final = frozenset({"POST", "PUT", "PATCH"})
 DEFAULT_TIMEOUT: Final = httpx.Timeout(5.0, connect=2.0)
 
 FETCH_TOKEN_PATH: Final = "auth/fetch-command-exchange-token/"  # noqa: S105 - a path
@@ -99,13 +101,14 @@ class DailybotClient:
         self._wall_clock = wall_clock
         # Parsed once per path: httpx would parse and join the relative path on every call.
         self._urls: dict[str, httpx.URL] = {}
-        self._headers = {
-            API_KEY_HEADER: api_key.reveal(),
-            "Accept": JSON_CONTENT_TYPE,
-            "Accept-Encoding": "gzip, deflate",
-            "Connection": "keep-alive",
-            "User-Agent": USER_AGENT,
-        }
+        self._raw_headers: tuple[tuple[bytes, bytes], ...] = (
+            (b"Host", httpx.URL(self._base_url).netloc),
+            (b"Accept", JSON_CONTENT_TYPE.encode()),
+            (b"Accept-Encoding", b"gzip, deflate"),
+            (b"Connection", b"keep-alive"),
+            (b"User-Agent", USER_AGENT.encode()),
+            (API_KEY_HEADER.encode(), api_key.reveal().encode("ascii")),
+        )
         self._transport = httpx.HTTPTransport() if transport is None else transport
 
     def __repr__(self) -> str:
@@ -432,28 +435,38 @@ class DailybotClient:
         headers: dict[str, str] | None,
         deadline: Deadline | None,
     ) -> httpx.Request:
-        """The request for one attempt, encoded as `httpx.Client` would encode it."""
-        merged = self._headers if headers is None else {**self._headers, **headers}
-        content = None
+        """The request for one attempt, with the headers and body `httpx.Client` would send.
+
+        Given as raw header bytes and a ready body stream, so httpx neither re-encodes the
+        constant headers nor works out Host and Content-Length again on every request.
+        """
+        raw = list(self._raw_headers)
+        content = b""
         try:
+            if headers:
+                raw += [
+                    (name.encode("ascii"), value.encode("ascii")) for name, value in headers.items()
+                ]
             if body is not None:
                 content = json.dumps(
                     body, ensure_ascii=False, separators=(",", ":"), allow_nan=False
                 ).encode()
-                merged = {**merged, "Content-Type": JSON_CONTENT_TYPE}
-            return httpx.Request(
-                method,
-                self._url_for(path),
-                headers=merged,
-                content=content,
-                extensions={"timeout": self._timeout_for(deadline).as_dict()},
-            )
+                raw.append((b"Content-Type", JSON_CONTENT_TYPE.encode()))
         except (UnicodeEncodeError, TypeError, ValueError) as exc:
             # The body or a header holds what cannot be sent; the value is not said, it may
             # be anything (a secret among them).
             raise InvalidRequest(
                 f"{method} {path}: a value cannot be sent ({type(exc).__name__})"
             ) from None
+        if content or method in _SENDS_A_BODY:
+            raw.append((b"Content-Length", str(len(content)).encode()))
+        return httpx.Request(
+            method,
+            self._url_for(path),
+            headers=raw,
+            stream=httpx.ByteStream(content),
+            extensions={"timeout": self._timeouts_for(deadline)},
+        )
 
     def _url_for(self, path: str) -> httpx.URL:
         """The absolute URL of `path` (as httpx joins it to the base URL), parsed once for the
@@ -465,18 +478,19 @@ class DailybotClient:
                 self._urls[path] = url
         return url
 
-    def _timeout_for(self, deadline: Deadline | None) -> httpx.Timeout:
-        """The configured timeouts, each cut to what is left before the deadline."""
-        if deadline is None:
-            return self._timeout
-        left = deadline.remaining()
+    def _timeouts_for(self, deadline: Deadline | None) -> dict[str, float | None]:
+        """The configured timeouts (httpx's `timeout` extension), each cut to what is left
+        before the deadline."""
         configured = self._timeout
-        return httpx.Timeout(
-            connect=_within(configured.connect, left),
-            read=_within(configured.read, left),
-            write=_within(configured.write, left),
-            pool=_within(configured.pool, left),
-        )
+        if deadline is None:
+            return configured.as_dict()
+        left = deadline.remaining()
+        return {
+            "connect": _within(configured.connect, left),
+            "read": _within(configured.read, left),
+            "write": _within(configured.write, left),
+            "pool": _within(configured.pool, left),
+        }
 
 
 def _within(configured: float | None, left: float) -> float | None:
