@@ -2,8 +2,17 @@
 
 Writes `build/package/sam.json` (the SAM template merged with `infra/resources.json`) and
 `build/package/deployment.zip`, then trims from the zip what the Lambda Python runtime already
-ships (and any local bytecode) and reports what is left. Never talks to AWS: Chalice only
-needs a region name to render ARNs, so a placeholder region is set when none is configured.
+ships (and the stale local bytecode Chalice copies), adds compiled bytecode for every module,
+and reports what is left. Never talks to AWS: Chalice only needs a region name to render ARNs,
+so a placeholder region is set when none is configured.
+
+Why bytecode: `chalice package` ships sources only, and Lambda unpacks the zip into a read-only
+`/var/task`, so Python can never cache what it compiles there: every cold start would compile
+every module it imports (ours, httpx, anyio, Powertools...) from source again. The zip carries
+`__pycache__/<module>.<cache tag>.pyc` files instead, compiled by the interpreter that builds
+the package, which must therefore be the template's Lambda runtime's version (checked). They are
+unchecked-hash pycs (PEP 552): valid whatever timestamps the unzipped files get, and Python
+loads them without reading the source to validate them.
 
     python -m infra.package [--stage prod] [--output build/package]
 """
@@ -13,9 +22,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import zipfile
 from collections import Counter
 from collections.abc import Sequence
@@ -67,6 +78,9 @@ class PackageResult:
     zip_bytes: int
     removed: tuple[str, ...]
     sizes: dict[str, int] = field(default_factory=dict)
+    # Modules shipped with their bytecode, and those left source-only (they did not compile).
+    compiled: int = 0
+    not_compiled: tuple[str, ...] = ()
 
     @property
     def zip_mib(self) -> float:
@@ -91,14 +105,25 @@ def build(
     zip_path = output / ZIP_NAME
     if not template.is_file() or not zip_path.is_file():
         raise PackageError(f"chalice package wrote no {TEMPLATE_NAME} and {ZIP_NAME} in {output}")
+    check_runtime(template)
     _pin_stage(template, stage)
     _wire_jobs_queue(template)
     removed = _trim(zip_path)
+    compiled, not_compiled = _add_bytecode(zip_path)
     sizes = _top_level_sizes(zip_path)
     missing = [name for name in REQUIRED_TOP_LEVEL if name not in sizes]
     if missing:
         raise PackageError(f"{zip_path} lacks {', '.join(missing)}: check requirements.txt")
-    return PackageResult(stage, template, zip_path, zip_path.stat().st_size, removed, sizes)
+    return PackageResult(
+        stage,
+        template,
+        zip_path,
+        zip_path.stat().st_size,
+        removed,
+        sizes,
+        compiled,
+        not_compiled,
+    )
 
 
 def _run_chalice(stage: str, output: Path, *, project_dir: Path, merge_template: Path) -> None:
@@ -158,6 +183,42 @@ def _wire_jobs_queue(template: Path) -> None:
     template.write_text(json.dumps(document, indent=2) + "\n")
 
 
+_RUNTIME: Final = re.compile(r"python(\d+)\.(\d+)")
+_FUNCTION_TYPES: Final = ("AWS::Serverless::Function", "AWS::Lambda::Function")
+
+
+def check_runtime(template: Path, interpreter: tuple[int, int] | None = None) -> None:
+    """Fail unless every function of `template` runs the Python that compiles the bytecode.
+
+    A pyc loads only in the minor version that wrote it (its magic number says which); Chalice
+    picks the runtime from the interpreter running it, but maps versions it does not know yet
+    to one it does, so the two can differ.
+    """
+    running = interpreter or (sys.version_info.major, sys.version_info.minor)
+    document = json.loads(template.read_text())
+    default = document.get("Globals", {}).get("Function", {}).get("Runtime")
+    runtimes = {
+        resource.get("Properties", {}).get("Runtime", default)
+        for resource in document.get("Resources", {}).values()
+        if resource.get("Type") in _FUNCTION_TYPES
+    }
+    if len(runtimes) != 1:
+        found = ", ".join(sorted(str(runtime) for runtime in runtimes)) or "none"
+        raise PackageError(f"{template}: expected one Python runtime for its functions: {found}")
+    runtime = str(runtimes.pop())
+    matched = _RUNTIME.fullmatch(runtime)
+    if matched is None:
+        raise PackageError(f"{template}: runtime {runtime!r} is not a Lambda Python runtime")
+    wanted = (int(matched[1]), int(matched[2]))
+    if wanted != running:
+        version = f"{wanted[0]}.{wanted[1]}"
+        raise PackageError(
+            f"{template} deploys to the Lambda runtime {runtime}, but this is Python "
+            f"{running[0]}.{running[1]}, whose bytecode Python {version} cannot load: build "
+            f"the package with Python {version} (a virtualenv made by python{version})"
+        )
+
+
 def _is_runtime_provided(top: str) -> bool:
     for distribution, names in RUNTIME_PROVIDED.items():
         if top in names:
@@ -170,7 +231,8 @@ def _is_runtime_provided(top: str) -> bool:
 
 def _is_bytecode(name: str) -> bool:
     # Chalice copies chalicelib/ as it is on disk, __pycache__ included: whatever the last local
-    # run compiled would ship (and change the zip's size from one build to the next).
+    # run compiled would ship (and change the zip's size from one build to the next). The zip's
+    # bytecode is compiled afresh afterwards, for every module (`_add_bytecode`).
     return "__pycache__/" in name or name.endswith((".pyc", ".pyo"))
 
 
@@ -190,11 +252,87 @@ def _trim(zip_path: Path) -> tuple[str, ...]:
     return tuple(sorted(removed))
 
 
+# Run in a fresh interpreter (`-S`: no site-packages, no .pth hooks): marshal's bytes depend on
+# the compiling process's state (whether a string was interned already, which objects are
+# shared), so the same source compiled in a busier process (a test session) gives slightly
+# other bytes, and the zip another size.
+_COMPILE: Final = """
+import pathlib, py_compile, sys
+tree = pathlib.Path(sys.argv[1])
+for source in sorted(tree.rglob("*.py")):
+    name = source.relative_to(tree).as_posix()
+    try:
+        py_compile.compile(str(source), dfile=name, doraise=True, optimize=0,
+                           invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
+    except py_compile.PyCompileError:
+        print("source-only", name)
+    else:
+        print("compiled", name)
+"""
+
+
+def compile_bytecode(tree: Path) -> tuple[int, tuple[str, ...]]:
+    """Compile every `.py` under `tree` to `<dir>/__pycache__/<name>.<cache tag>.pyc`.
+
+    Unchecked-hash pycs (never validated against the source, so the file times the zip's
+    extraction gives do not matter), not optimised (`-O` would drop asserts Lambda keeps).
+    Each records its path relative to `tree` as its file name: the same bytes wherever it is
+    built (the import system substitutes the real path when it loads one). A module that does
+    not compile (some distributions ship test fixtures with bad syntax) stays source-only.
+    Returns how many compiled and the relative paths of those that did not.
+    """
+    completed = subprocess.run(  # noqa: S603 - our own interpreter with fixed arguments
+        [sys.executable, "-S", "-c", _COMPILE, str(tree)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if completed.returncode != 0:
+        raise PackageError(f"compiling the bytecode of {tree} failed:\n{completed.stderr.strip()}")
+    outcomes = [line.split(" ", 1) for line in completed.stdout.splitlines()]
+    failed = tuple(name for outcome, name in outcomes if outcome == "source-only")
+    return len(outcomes) - len(failed), failed
+
+
+# Chalice dates every entry 1980-01-01; the added pycs too, so the zip is the same each build.
+_ENTRY_DATE: Final = (1980, 1, 1, 0, 0, 0)
+_ENTRY_MODE: Final = 0o100644 << 16  # a regular file, readable by the Lambda runtime's user
+
+
+def _add_bytecode(zip_path: Path) -> tuple[int, tuple[str, ...]]:
+    """Add each module's compiled bytecode to the zip (see `compile_bytecode`)."""
+    with_bytecode = zip_path.with_suffix(".bytecode.zip")
+    with tempfile.TemporaryDirectory(prefix="package-") as scratch:
+        tree = Path(scratch)
+        with zipfile.ZipFile(zip_path) as source:
+            source.extractall(tree)
+            compiled, failed = compile_bytecode(tree)
+            entries: dict[str, zipfile.ZipInfo | Path] = {
+                info.filename: info for info in source.infolist()
+            }
+            entries.update({pyc.relative_to(tree).as_posix(): pyc for pyc in tree.rglob("*.pyc")})
+            with zipfile.ZipFile(with_bytecode, "w", zipfile.ZIP_DEFLATED) as target:
+                for name in sorted(entries):
+                    entry = entries[name]
+                    if isinstance(entry, zipfile.ZipInfo):
+                        target.writestr(entry, source.read(entry), zipfile.ZIP_DEFLATED)
+                        continue
+                    info = zipfile.ZipInfo(name, date_time=_ENTRY_DATE)
+                    info.external_attr = _ENTRY_MODE
+                    target.writestr(info, entry.read_bytes(), zipfile.ZIP_DEFLATED)
+    with_bytecode.replace(zip_path)
+    return compiled, failed
+
+
 def _top_level_sizes(zip_path: Path) -> dict[str, int]:
     sizes: Counter[str] = Counter()
     with zipfile.ZipFile(zip_path) as archive:
         for info in archive.infolist():
-            sizes[info.filename.split("/", 1)[0]] += info.compress_size
+            parts = info.filename.split("/")
+            top = parts[0]
+            if top == "__pycache__" and len(parts) == 2:  # a top-level module's: app.py's...
+                top = parts[1].split(".", 1)[0] + ".py"
+            sizes[top] += info.compress_size
     return dict(sizes)
 
 
@@ -212,6 +350,17 @@ def summary(result: PackageResult, *, top: int = 12) -> str:
         lines.append(f"  ({len(ranked) - top} more entries, {rest / 1024:.1f} KiB)")
     if result.removed:
         lines.append("left to the Lambda runtime: " + ", ".join(result.removed))
+    lines.append(
+        f"bytecode: {result.compiled} modules compiled for Python "
+        f"{sys.version_info.major}.{sys.version_info.minor} (unchecked-hash .pyc)"
+    )
+    if result.not_compiled:
+        shown = ", ".join(result.not_compiled[:top])
+        more = len(result.not_compiled) - top
+        lines.append(
+            f"left as source, {len(result.not_compiled)} modules that do not compile: {shown}"
+            + (f" and {more} more" if more > 0 else "")
+        )
     return "\n".join(lines)
 
 

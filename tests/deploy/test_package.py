@@ -1,7 +1,8 @@
-"""infra.package's own behaviour: clear failures, trimming, the printed report."""
+"""infra.package's own behaviour: clear failures, trimming, bytecode, the printed report."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
@@ -44,7 +45,7 @@ def test_main_prints_a_clear_message_and_fails(
     assert "package failed: chalice package --stage prod failed" in capsys.readouterr().err
 
 
-def test_trim_drops_runtime_provided_distributions_only(tmp_path: Path) -> None:
+def test_trim_drops_runtime_provided_distributions_and_stale_bytecode(tmp_path: Path) -> None:
     zip_path = tmp_path / "deployment.zip"
     kept = ["app.py", "httpx/__init__.py", "wrapt/__init__.py", "six_extras/x.py"]
     dropped = [
@@ -68,6 +69,91 @@ def test_trim_drops_runtime_provided_distributions_only(tmp_path: Path) -> None:
     assert set(removed) == {name.split("/", 1)[0] for name in dropped}
 
 
+def _flags(pyc: bytes) -> int:
+    # PEP 552: the magic number, then a little-endian flags word (bit 0: hash-based; bit 1:
+    # check the source), then the source's hash (or its mtime and size) before the code.
+    return int.from_bytes(pyc[4:8], "little")
+
+
+def _cached(name: str) -> str:
+    directory, _, module = name.rpartition("/")
+    pyc = f"__pycache__/{module.removesuffix('.py')}.{sys.implementation.cache_tag}.pyc"
+    return f"{directory}/{pyc}" if directory else pyc
+
+
+def test_trimmed_zip_gets_bytecode_for_each_module_that_compiles(tmp_path: Path) -> None:
+    zip_path = tmp_path / "deployment.zip"
+    with zipfile.ZipFile(zip_path, "w") as archive:
+        archive.writestr("app.py", "VALUE = 1\n")
+        archive.writestr("lib/__init__.py", "")
+        archive.writestr("lib/tests/bad_fixture.py", "def broken(:\n")
+        archive.writestr("lib/py.typed", "")
+        archive.writestr("lib/stub.pyi", "VALUE: int\n")
+        archive.writestr("lib/__pycache__/__init__.cpython-311.pyc", "stale")
+
+    package._trim(zip_path)
+    compiled, not_compiled = package._add_bytecode(zip_path)
+
+    assert (compiled, not_compiled) == (2, ("lib/tests/bad_fixture.py",))
+    with zipfile.ZipFile(zip_path) as archive:
+        names = archive.namelist()
+        assert names == sorted(names)
+        assert sorted(names) == sorted([
+            "app.py", _cached("app.py"), "lib/__init__.py", _cached("lib/__init__.py"),
+            "lib/tests/bad_fixture.py", "lib/py.typed", "lib/stub.pyi",
+        ])  # fmt: skip
+        assert archive.read(_cached("lib/__init__.py"))[:4] == importlib.util.MAGIC_NUMBER
+        added = archive.getinfo(_cached("app.py"))
+        assert added.date_time == (1980, 1, 1, 0, 0, 0)
+        assert added.compress_type == zipfile.ZIP_DEFLATED
+
+
+def test_packaged_modules_ship_unchecked_hash_bytecode(packaged: Packaged) -> None:
+    with zipfile.ZipFile(packaged.zip_path) as archive:
+        names = set(archive.namelist())
+        sources = sorted(name for name in names if name.endswith(".py"))
+        assert "app.py" in sources
+        assert "httpx/_client.py" in sources
+        assert [name for name in sources if _cached(name) not in names] == []
+        for name in sources:
+            pyc = archive.read(_cached(name))
+            assert pyc[:4] == importlib.util.MAGIC_NUMBER, f"{name}: another Python's bytecode"
+            assert _flags(pyc) == 0b01, f"{name}: not an unchecked-hash pyc ({_flags(pyc):#b})"
+        # Only what infra.package compiled: nothing stale from the working tree.
+        pycs = {name for name in names if name.endswith(".pyc")}
+        assert pycs == {_cached(name) for name in sources}
+
+
+def _template(path: Path, *runtimes: str) -> Path:
+    resources = {
+        f"Function{number}": {"Type": "AWS::Serverless::Function", "Properties": {"Runtime": r}}
+        for number, r in enumerate(runtimes)
+    }
+    resources["Table"] = {"Type": "AWS::DynamoDB::Table", "Properties": {}}
+    path.write_text(json.dumps({"Resources": resources}))
+    return path
+
+
+def test_bytecode_is_built_only_by_the_runtime_python(tmp_path: Path) -> None:
+    template = _template(tmp_path / "sam.json", "python3.11", "python3.11")
+    package.check_runtime(template, (3, 11))
+    with pytest.raises(package.PackageError) as raised:
+        package.check_runtime(template, (3, 12))
+    message = str(raised.value)
+    assert "python3.11" in message
+    assert "Python 3.12" in message
+    assert "build the package with Python 3.11" in message
+
+
+def test_a_template_without_one_python_runtime_fails_clearly(tmp_path: Path) -> None:
+    mixed = _template(tmp_path / "mixed.json", "python3.11", "python3.12")
+    with pytest.raises(package.PackageError, match=r"one Python runtime.*python3\.11, python3\.12"):
+        package.check_runtime(mixed, (3, 11))
+    other = _template(tmp_path / "other.json", "nodejs20.x")
+    with pytest.raises(package.PackageError, match=r"'nodejs20\.x' is not a Lambda Python runtime"):
+        package.check_runtime(other, (3, 11))
+
+
 def test_summary_reports_bytes_mib_and_what_was_left_out(prod_packaged: Packaged) -> None:
     sizes = {"aws_lambda_powertools": 900_000, "httpx": 60_000, "app.py": 1_000}
     result = package.PackageResult(
@@ -77,12 +163,16 @@ def test_summary_reports_bytes_mib_and_what_was_left_out(prod_packaged: Packaged
         3 * package.MIB,
         ("botocore",),
         sizes,
+        640,
+        ("lib/tests/a.py", "lib/tests/b.py", "lib/tests/c.py"),
     )
     text = package.summary(result, top=2)
     assert f"{3 * package.MIB} bytes (3.00 MiB)" in text
     assert "aws_lambda_powertools" in text
     assert "1 more entries" in text
     assert "left to the Lambda runtime: botocore" in text
+    assert "bytecode: 640 modules compiled" in text
+    assert "3 modules that do not compile: lib/tests/a.py, lib/tests/b.py and 1 more" in text
 
 
 def test_readme_reports_the_size_of_the_zip(prod_packaged: Packaged) -> None:
@@ -120,12 +210,15 @@ print("ok")
 """
 
 
-def test_trimmed_zip_runs_with_only_what_lambda_provides(
-    prod_packaged: Packaged, tmp_path: Path
-) -> None:
+def _run_lambda_like(zip_path: Path, tmp_path: Path, *, ours_from_source: bool = True) -> str:
+    """The probe's output, or its stderr in the failure; `ours_from_source=False` first
+    overwrites every source of ours (app.py, chalicelib) with one that raises."""
     unpacked = tmp_path / "task"
-    with zipfile.ZipFile(prod_packaged.zip_path) as archive:
+    with zipfile.ZipFile(zip_path) as archive:
         archive.extractall(unpacked)
+    if not ours_from_source:
+        for source in [unpacked / "app.py", *(unpacked / "chalicelib").rglob("*.py")]:
+            source.write_text("raise RuntimeError('imported from source, not bytecode')\n")
     runtime = tmp_path / "runtime"
     runtime.mkdir()
     site_packages = Path(botocore.__file__).parent.parent
@@ -153,4 +246,18 @@ def test_trimmed_zip_runs_with_only_what_lambda_provides(
         check=False,
     )
     assert completed.returncode == 0, completed.stderr
-    assert completed.stdout.strip().endswith("ok")
+    return completed.stdout
+
+
+def test_trimmed_zip_runs_with_only_what_lambda_provides(
+    prod_packaged: Packaged, tmp_path: Path
+) -> None:
+    assert _run_lambda_like(prod_packaged.zip_path, tmp_path).strip().endswith("ok")
+
+
+def test_the_unpacked_zip_imports_from_its_bytecode(
+    prod_packaged: Packaged, tmp_path: Path
+) -> None:
+    # Unchecked-hash pycs: Python loads them without reading the source it would compile.
+    output = _run_lambda_like(prod_packaged.zip_path, tmp_path, ours_from_source=False)
+    assert output.strip().endswith("ok")

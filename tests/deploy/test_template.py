@@ -459,7 +459,7 @@ def test_zip_is_lean_and_leaves_boto3_to_the_runtime(packaged: Packaged) -> None
     with zipfile.ZipFile(packaged.zip_path) as archive:
         names = archive.namelist()
     tops = {name.split("/", 1)[0] for name in names}
-    assert not [name for name in names if "__pycache__" in name or name.endswith(".pyc")]
+    # Its bytecode is what infra.package compiled, one pyc per module: see test_package.py.
     assert packaged.zip_path.stat().st_size < ZIP_BUDGET_BYTES
     assert {"app.py", "chalicelib", "httpx", "aws_lambda_powertools", "aws_xray_sdk"} <= tops
     assert not tops & {"boto3", "botocore", "s3transfer", "emulator", "tests", "infra"}
