@@ -17,6 +17,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Final, Protocol
 
@@ -76,8 +77,12 @@ class JobsNotQueued(Exception):
 
 
 class RegistrationCheck(Protocol):
-    """What the intake runs for each new verified delivery before its handler (the
-    cold-start reconcile is the one the deployment wires)."""
+    """What the intake runs beside the handler of a new verified delivery whenever it is due
+    (the cold-start reconcile is the one the deployment wires)."""
+
+    def due(self) -> bool:
+        """Whether `check` has work to do now; asked on every new delivery, so cheap."""
+        ...
 
     def check(self, organization_uuid: str | None, session: PlatformSession) -> None: ...
 
@@ -101,6 +106,25 @@ class Verdict:
     ) -> Verdict:
         body = ACKNOWLEDGED if reply is None else reply.to_json()
         return cls(OutgoingResponse(200, body), outcome, reason)
+
+
+def _check_registration(
+    check: RegistrationCheck, organization_uuid: str | None, session: PlatformSession
+) -> None:
+    try:
+        check.check(organization_uuid, session)
+    except Exception:
+        # The cold-start check never raises; another check must not fail the delivery.
+        count_reconcile_error()
+        logger.exception("the self-registration check failed")
+
+
+def _join_registration(running: Future[None], deadline: Deadline) -> None:
+    """Waits for the check within its own deadline; its platform calls end by then."""
+    try:
+        wait_within(running, deadline.remaining())
+    except Overrun:
+        logger.warning("the self-registration check outlived its budget; the reply goes on")
 
 
 def _reply_body(verdict: Verdict) -> dict[str, JSONValue]:
@@ -220,7 +244,22 @@ class Intake:
             delivery.organization_uuid, delivery.user_uuid, delivered=delivery.exchange_token
         )
         session = PlatformSession(self._client, tokens, handler_deadline)
-        self._check_registration(delivery, session.within(handler_deadline))
+        registering = self._start_registration(delivery, session)
+        try:
+            return self._run_handler(delivery, deadline, session, observation)
+        finally:
+            if registering is not None:
+                _join_registration(*registering)
+
+    def _run_handler(
+        self,
+        delivery: Delivery,
+        deadline: Deadline,
+        session: PlatformSession,
+        observation: DeliveryObservation,
+    ) -> Verdict:
+        handler_deadline = session.deadline
+        assert handler_deadline is not None
         handler = self._handler_for(delivery)
         if handler is None:
             return self._unhandled(delivery)
@@ -266,17 +305,23 @@ class Intake:
             # which the job runner runs once.
             raise JobsNotQueued(type(exc).__name__) from exc
 
-    def _check_registration(self, delivery: Delivery, session: PlatformSession) -> None:
-        if self._registration is None:
-            return
+    def _start_registration(
+        self, delivery: Delivery, session: PlatformSession
+    ) -> tuple[Future[None], Deadline] | None:
+        """The self-registration check, started beside the handler when it is due.
+
+        On a container's first delivery it reads the stored registrations (a platform round
+        trip, more when something changed): in series it would delay that reply by as much.
+        It runs on a worker with its own capped deadline; the reply waits for it no longer.
+        """
+        if self._registration is None or not self._registration.due():
+            return None
         assert session.deadline is not None
-        capped = session.within(session.deadline.capped(REGISTRATION_BUDGET_SECONDS))
-        try:
-            self._registration.check(delivery.organization_uuid, capped)
-        except Exception:
-            # The cold-start check never raises; another check must not fail the delivery.
-            count_reconcile_error()
-            logger.exception("the self-registration check failed")
+        capped = session.deadline.capped(REGISTRATION_BUDGET_SECONDS)
+        check = self._registration
+        organization_uuid = delivery.organization_uuid
+        within = session.within(capped)
+        return workers.submit(lambda: _check_registration(check, organization_uuid, within)), capped
 
     def _handler_for(self, delivery: Delivery) -> Handler | None:
         if delivery.event is not None:

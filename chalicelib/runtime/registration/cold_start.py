@@ -73,9 +73,14 @@ class ColdStartReconciler:
     def __repr__(self) -> str:
         return f"ColdStartReconciler(namespace={self._settings.registry_namespace!r})"
 
+    def due(self) -> bool:
+        """Whether a reconcile is due: on a container's first delivery, then once a period
+        (or a while after a failure)."""
+        return self._next_due is None or self._clock() >= self._next_due
+
     def check(self, organization_uuid: str | None, session: PlatformSession) -> None:
         """Reconciles when due; never raises."""
-        if self._next_due is not None and self._clock() < self._next_due:
+        if not self.due():
             return
         # One reconcile per container at a time; concurrent deliveries just go on.
         if not self._running.acquire(blocking=False):

@@ -451,9 +451,13 @@ def test_a_storage_namespace_is_used_when_configured(
 
 
 class RecordingCheck:
-    def __init__(self, fail: bool = False) -> None:
+    def __init__(self, fail: bool = False, *, due: bool = True) -> None:
         self.calls: list[tuple[str | None, float]] = []
         self.fail = fail
+        self._due = due
+
+    def due(self) -> bool:
+        return self._due
 
     def check(self, organization_uuid: str | None, session: PlatformSession) -> None:
         assert session.deadline is not None
@@ -491,6 +495,43 @@ def test_a_failing_registration_check_is_counted_and_the_delivery_goes_on(
     assert ok.status == 200
     assert len(check.calls) == 1
     assert '"ReconcileErrors":[1.0]' in capsys.readouterr().out
+
+
+def test_a_registration_check_that_is_not_due_is_not_run(make_runtime: RuntimeFactory) -> None:
+    check = RecordingCheck(due=False)
+    runtime = make_runtime(registration=check)
+
+    ok = runtime.intake.handle(IncomingRequest.of(encode(invocation("recall", "c")), headers()))
+
+    assert ok.status == 200
+    assert check.calls == []
+
+
+def test_the_registration_check_runs_beside_the_handler_and_the_reply_waits_for_it(
+    make_runtime: RuntimeFactory, platform: FakePlatform
+) -> None:
+    class WaitingCheck(RecordingCheck):
+        """Waits for the handler's storage call, which in series could only come after."""
+
+        saw_the_handler: bool | None = None
+        finished = False
+
+        def check(self, organization_uuid: str | None, session: PlatformSession) -> None:
+            give_up = time.monotonic() + 5
+            while not platform.calls_to("platform/storage/") and time.monotonic() < give_up:
+                time.sleep(0.005)
+            self.saw_the_handler = bool(platform.calls_to("platform/storage/"))
+            time.sleep(0.05)  # still running when the handler is done
+            self.finished = True
+
+    check = WaitingCheck()
+    runtime = make_runtime(registration=check)
+
+    ok = runtime.intake.handle(IncomingRequest.of(encode(invocation("recall", "c")), headers()))
+
+    assert ok.status == 200
+    assert check.saw_the_handler is True
+    assert check.finished  # joined before the reply left
 
 
 # -- app wiring -----------------------------------------------------------------------------
