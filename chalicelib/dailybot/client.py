@@ -57,7 +57,7 @@ logger = logging.getLogger(__name__)
 API_KEY_HEADER: Final = "X-API-KEY"
 EXCHANGE_TOKEN_HEADER: Final = "X-EXCHANGE-TOKEN"  # noqa: S105 - a header name
 USER_AGENT: Final = "dailybot-chalice-runtime/0.1"
-JSON_CONTENT_TYPE: Final = "application/json"
+_JSON_CONTENT_TYPE: Final = b"application/json"
 # Methods whose requests say Content-Length even when empty, as httpx does.
 _SENDS_A_BODY: Final = frozenset({"POST", "PUT", "PATCH"})
 DEFAULT_TIMEOUT: Final = httpx.Timeout(5.0, connect=2.0)
@@ -103,7 +103,7 @@ class DailybotClient:
         self._urls: dict[str, httpx.URL] = {}
         self._raw_headers: tuple[tuple[bytes, bytes], ...] = (
             (b"Host", httpx.URL(self._base_url).netloc),
-            (b"Accept", JSON_CONTENT_TYPE.encode()),
+            (b"Accept", _JSON_CONTENT_TYPE),
             (b"Accept-Encoding", b"gzip, deflate"),
             (b"Connection", b"keep-alive"),
             (b"User-Agent", USER_AGENT.encode()),
@@ -451,7 +451,7 @@ class DailybotClient:
                 content = json.dumps(
                     body, ensure_ascii=False, separators=(",", ":"), allow_nan=False
                 ).encode()
-                raw.append((b"Content-Type", JSON_CONTENT_TYPE.encode()))
+                raw.append((b"Content-Type", _JSON_CONTENT_TYPE))
         except (UnicodeEncodeError, TypeError, ValueError) as exc:
             # The body or a header holds what cannot be sent; the value is not said, it may
             # be anything (a secret among them).

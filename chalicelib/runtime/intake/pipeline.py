@@ -244,9 +244,9 @@ class Intake:
             delivery.organization_uuid, delivery.user_uuid, delivered=delivery.exchange_token
         )
         session = PlatformSession(self._client, tokens, handler_deadline)
-        registering = self._start_registration(delivery, session)
+        registering = self._start_registration(delivery, session, handler_deadline)
         try:
-            return self._run_handler(delivery, deadline, session, observation)
+            return self._run_handler(delivery, deadline, handler_deadline, session, observation)
         finally:
             if registering is not None:
                 _join_registration(*registering)
@@ -255,11 +255,10 @@ class Intake:
         self,
         delivery: Delivery,
         deadline: Deadline,
+        handler_deadline: Deadline,
         session: PlatformSession,
         observation: DeliveryObservation,
     ) -> Verdict:
-        handler_deadline = session.deadline
-        assert handler_deadline is not None
         handler = self._handler_for(delivery)
         if handler is None:
             return self._unhandled(delivery)
@@ -306,7 +305,7 @@ class Intake:
             raise JobsNotQueued(type(exc).__name__) from exc
 
     def _start_registration(
-        self, delivery: Delivery, session: PlatformSession
+        self, delivery: Delivery, session: PlatformSession, handler_deadline: Deadline
     ) -> tuple[Future[None], Deadline] | None:
         """The self-registration check, started beside the handler when it is due.
 
@@ -316,8 +315,7 @@ class Intake:
         """
         if self._registration is None or not self._registration.due():
             return None
-        assert session.deadline is not None
-        capped = session.deadline.capped(REGISTRATION_BUDGET_SECONDS)
+        capped = handler_deadline.capped(REGISTRATION_BUDGET_SECONDS)
         check = self._registration
         organization_uuid = delivery.organization_uuid
         within = session.within(capped)
