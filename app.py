@@ -59,25 +59,26 @@ def main(argv: list[str]) -> int:
     """The command lines: `sync`, `work` (the local job worker), `jobs` (dead letters).
 
     Their modules are imported here only: a Lambda container never runs a command line, and
-    argparse with the command modules would add to every cold start.
+    argparse with the command modules would add to every cold start. A setting or a queue
+    that keeps a command from running is said in one line, not a traceback.
     """
     from chalicelib.runtime.jobs import admin, worker  # noqa: PLC0415
-    from chalicelib.runtime.jobs.queue import open_queue  # noqa: PLC0415
+    from chalicelib.runtime.jobs.queue import QueueUnavailable, open_queue  # noqa: PLC0415
     from chalicelib.runtime.registration import sync  # noqa: PLC0415
-    from chalicelib.settings import Settings  # noqa: PLC0415
+    from chalicelib.settings import Settings, SettingsError  # noqa: PLC0415
 
     command, args = (argv[0] if argv else ""), argv[1:]
-    if command == "sync":
-        return sync.main(args, declarations=registry)
-    if command == "work":
-        runtime = container.get()
-        visibility = Settings.from_env().jobs_timeout_seconds
-        return worker.main(
-            args, runner=runtime.job_runner, queue=runtime.jobs, visibility=visibility
-        )
-    if command == "jobs":
-        queue = open_queue(Settings.from_env().jobs_queue)
-        return admin.main(args, admin.dead_letter_queue(queue))
+    try:
+        if command == "sync":
+            return sync.main(args, declarations=registry)
+        if command == "work":
+            runtime = container.get()
+            return worker.main(args, runner=runtime.job_runner, queue=runtime.jobs)
+        if command == "jobs":
+            return admin.main(args, open_queue(Settings.from_env().jobs_queue))
+    except (SettingsError, QueueUnavailable) as error:
+        print(f"python app.py {command}: {error}", file=sys.stderr)
+        return 2 if isinstance(error, SettingsError) else 1
     print("usage: python app.py sync|work|jobs [options]", file=sys.stderr)
     return 2
 

@@ -152,6 +152,7 @@ class DeliveryObservation:
         self._started = clock()
         self.kind = "unknown"
         self.subject: str | None = None
+        self.correlation_id: str | None = None
         self.handler_errors = 0
         self.platform_errors = 0
         with DeliveryObservation._cold_lock:
@@ -166,6 +167,7 @@ class DeliveryObservation:
         """Names the delivery in every following line: `intent`, `event` or `schedule`."""
         self.kind = kind
         self.subject = subject
+        self.correlation_id = correlation_id
         logger.thread_safe_append_keys(
             correlation_id=correlation_id,
             kind=kind,

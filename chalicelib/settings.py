@@ -134,6 +134,9 @@ class Settings:
     jobs_attempts: int = 3
     jobs_backoff_seconds: float = 10.0
     jobs_timeout_seconds: int = 300
+    # A chain of jobs deferring jobs stops this deep; one run defers at most this many.
+    jobs_max_chain: int = 10
+    jobs_max_fanout: int = 100
     fields: DeliveryFields = field(default_factory=DeliveryFields)
 
     def __post_init__(self) -> None:
@@ -173,6 +176,8 @@ class Settings:
             jobs_attempts=max(1, int(_number(env, "JOBS_ATTEMPTS", 3))),
             jobs_backoff_seconds=_number(env, "JOBS_BACKOFF_SECONDS", 10.0),
             jobs_timeout_seconds=max(1, int(_number(env, "JOBS_TIMEOUT_SECONDS", 300))),
+            jobs_max_chain=_at_least_one(env, "JOBS_MAX_CHAIN", 10),
+            jobs_max_fanout=_at_least_one(env, "JOBS_MAX_FANOUT", 100),
             fields=DeliveryFields.from_env(env),
         )
 
@@ -190,6 +195,13 @@ def _split(raw: str) -> tuple[str, ...]:
 
 def _optional(env: Mapping[str, str], name: str) -> str | None:
     return env.get(name, "").strip() or None
+
+
+def _at_least_one(env: Mapping[str, str], name: str, default: int) -> int:
+    value = float(_number(env, name, default))
+    if not value.is_integer() or value < 1:
+        raise SettingsError(f"{name} must be a whole number of at least 1, got {env[name]!r}")
+    return int(value)
 
 
 def _number(env: Mapping[str, str], name: str, default: float) -> float:

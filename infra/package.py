@@ -34,6 +34,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
+from chalicelib.runtime.jobs.retry import receives_before_redrive
+from chalicelib.runtime.jobs.runner import JobTimings
+from chalicelib.settings import Settings, SettingsError
+
 ROOT: Final = Path(__file__).resolve().parent.parent
 DEFAULT_STAGE: Final = "prod"
 DEFAULT_OUTPUT: Final = ROOT / "build" / "package"
@@ -173,6 +177,9 @@ JOBS_QUEUE_RESOURCE: Final = "JobsQueue"
 
 
 def _wire_jobs_queue(template: Path) -> None:
+    """Points the job function at the template's queue, and writes the queue's redrive limit
+    from the job function's own settings (`JOBS_ATTEMPTS`, the one definition), checking that
+    the function's and the queue's timeouts hold a whole attempt (`JOBS_TIMEOUT_SECONDS`)."""
     document = json.loads(template.read_text())
     resources = document.get("Resources", {})
     function = resources.get(JOBS_FUNCTION, {}).get("Properties", {})
@@ -180,6 +187,24 @@ def _wire_jobs_queue(template: Path) -> None:
     if source is None or JOBS_QUEUE_RESOURCE not in resources:
         return
     source["Properties"]["Queue"] = {"Fn::GetAtt": [JOBS_QUEUE_RESOURCE, "Arn"]}
+    variables = function.get("Environment", {}).get("Variables", {})
+    try:
+        settings = Settings.from_env({k: v for k, v in variables.items() if isinstance(v, str)})
+    except SettingsError as error:
+        raise PackageError(f"{JOBS_FUNCTION}'s environment: {error}") from None
+    queue = resources[JOBS_QUEUE_RESOURCE]["Properties"]
+    queue["RedrivePolicy"]["maxReceiveCount"] = receives_before_redrive(settings.jobs_attempts)
+    timings = JobTimings(settings.jobs_timeout_seconds)
+    for what, seconds in (
+        ("the job function's timeout (lambda_timeout)", function.get("Timeout", 0)),
+        (f"{JOBS_QUEUE_RESOURCE}'s VisibilityTimeout", queue.get("VisibilityTimeout", 0)),
+    ):
+        if seconds < timings.attempt_seconds:
+            raise PackageError(
+                f"{what} is {seconds} s, less than one job attempt may take "
+                f"({timings.attempt_seconds:g} s with JOBS_TIMEOUT_SECONDS="
+                f"{settings.jobs_timeout_seconds}): raise it or lower JOBS_TIMEOUT_SECONDS"
+            )
     template.write_text(json.dumps(document, indent=2) + "\n")
 
 

@@ -20,6 +20,7 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Final, Protocol
 
+from chalicelib.runtime.jobs.runner import JobTimings
 from soak.job_texts import FAILING_INTENTS, JOB_INTENT, STARTED, failure_marker, follow_up_text
 from soak.run import CrashRecord, JobRecord, SoakRun, WorkerCrash, wait_until
 
@@ -205,7 +206,9 @@ class DeferredJobs:
             messages = run.view.messages()
             return all(any(marker in m for m in messages) for marker in wanted)
 
-        bound = s.job_timeout_seconds * (s.job_crashes + 2) + s.jobs * JOB_NAP_SECONDS + 10
+        # A killed worker's job reappears once its claim has expired.
+        claim = JobTimings(s.job_timeout_seconds).claim_seconds
+        bound = claim * (s.job_crashes + 1) + s.jobs * JOB_NAP_SECONDS + 10
         if wait_until(arrived, timeout=bound, step=0.25):
             time.sleep(DOUBLE_WINDOW)
         run.journal.follow_ups = run.view.messages()

@@ -10,9 +10,11 @@ then hands out the `Dailybot` a test drives.
 from __future__ import annotations
 
 import io
+import threading
+import traceback
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime, timedelta
 from types import MappingProxyType
 from typing import Any, Final
@@ -24,6 +26,7 @@ from chalicelib.redaction import redact_text
 from chalicelib.runtime import Button
 from chalicelib.runtime.composition import build_runtime
 from chalicelib.runtime.context import user_storage_namespace
+from chalicelib.runtime.execution import HandlerFailure
 from chalicelib.runtime.registration import sync
 from chalicelib.settings import Settings
 from emulator.api.activity import command_activity
@@ -66,13 +69,15 @@ class Dailybot:
         settings: Settings,
         *,
         jobs: Callable[[], int],
+        failures: HandlerFailures,
     ) -> None:
         self._world = world
         self._settings = settings
-        self._run_jobs = jobs
+        self._jobs = jobs
         self._state = state
         self._control_client = control
         self._traffic = traffic
+        self._failures = failures
 
     def __repr__(self) -> str:
         return f"Dailybot(command={self._world.command.intent!r}, now={self.now.isoformat()})"
@@ -94,6 +99,7 @@ class Dailybot:
             body["organization_uuid"] = who.organization_uuid
         answer = self._control("POST", "/_emulator/invoke", body)
         self._run_jobs()
+        self._failures.raise_unexpected()
         if answer.get("status_code") != 200:
             problem = answer.get("error") or answer.get("reply")
             raise KitError(
@@ -133,6 +139,7 @@ class Dailybot:
         )
         self._check_answered(self._traffic.deliveries[before:])
         self._run_jobs()
+        self._failures.raise_unexpected()
         return int(answer["deliveries"])
 
     def advance(self, **duration: float) -> list[Reply]:
@@ -151,6 +158,7 @@ class Dailybot:
         ]
         self._check_answered(fired)
         self._run_jobs()
+        self._failures.raise_unexpected()
         return [Reply.from_json(d.answer) for d in fired]
 
     def fail(self, path: str, status: int, times: int = 1) -> None:
@@ -159,6 +167,20 @@ class Dailybot:
         __tracebackhide__ = True
         full = path if path.startswith("/") else f"/v1/{path}"
         self._control("POST", "/_emulator/faults", {"path": full, "status": status, "times": times})
+
+    def expecting_errors(self) -> AbstractContextManager[list[HandlerFailure]]:
+        """Within it, a handler that raises (or a job that fails for good) does not fail the
+        test: the user gets the friendly reply, and the failures are collected in the list
+        it gives, for the test to look at.
+
+            with dailybot.expecting_errors() as errors:
+                assert "went wrong" in dailybot.invoke("boom").message
+            assert isinstance(errors[0].error, ZeroDivisionError)
+        """
+        return self._failures.expected()
+
+    def _run_jobs(self) -> None:
+        self._jobs()
 
     # -- what the platform holds -------------------------------------------------------------
 
@@ -298,6 +320,50 @@ class Dailybot:
                 )
 
 
+class HandlerFailures:
+    """The handlers that raised (or overran, or a job that failed on its last attempt) during a
+    kit action: each fails the test with its exception, unless the test expects errors."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._seen: list[HandlerFailure] = []
+        self._expecting: list[list[HandlerFailure]] = []
+
+    def __call__(self, failure: HandlerFailure) -> None:
+        with self._lock:
+            target = self._expecting[-1] if self._expecting else self._seen
+            target.append(failure)
+
+    @contextmanager
+    def expected(self) -> Iterator[list[HandlerFailure]]:
+        collected: list[HandlerFailure] = []
+        with self._lock:
+            self._expecting.append(collected)
+        try:
+            yield collected
+        finally:
+            with self._lock:
+                self._expecting.remove(collected)
+
+    def raise_unexpected(self) -> None:
+        __tracebackhide__ = True
+        with self._lock:
+            seen, self._seen = self._seen, []
+        if not seen:
+            return
+        first = seen[0]
+        where = f"job {first.job!r} of {first.subject!r}" if first.job else repr(first.subject)
+        trace = "".join(traceback.format_exception(first.error)).rstrip()
+        more = ""
+        if len(seen) > 1:
+            more = f"\n({len(seen) - 1} more handler failure(s) in the same action)"
+        raise KitError(
+            f"the handler of {where} raised {type(first.error).__name__}: {first.error}\n"
+            f"{trace}{more}\n(the user was told something went wrong; use "
+            "`with dailybot.expecting_errors():` when that is what the test checks)"
+        ) from first.error
+
+
 def kit_environment(world: KitWorld) -> dict[str, str]:
     """The deployment's settings against the kit's platform (as a stage's variables)."""
     owner = world.default_user
@@ -344,12 +410,14 @@ def open_dailybot(deployment: Deployment, world: KitWorld) -> Iterator[Dailybot]
         _register(deployment, env, platform)
         settings = Settings.from_env(env)
         jobs = InlineJobs()
+        failures = HandlerFailures()
         runtime = build_runtime(
             deployment.registry,
             settings,
             transport=platform,
             queue=jobs,
             wall_clock=state.clock.now,
+            on_failure=failures,
         )
         deployment.container.reset(runtime)
         yield Dailybot(
@@ -359,6 +427,7 @@ def open_dailybot(deployment: Deployment, world: KitWorld) -> Iterator[Dailybot]
             traffic,
             settings,
             jobs=lambda: jobs.run_pending(runtime.job_runner),
+            failures=failures,
         )
     finally:
         deployment.container.reset(None)

@@ -20,12 +20,13 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from types import TracebackType
-from typing import Final
+from typing import Final, Unpack
 from urllib.parse import quote
 
 import httpx
 
 from chalicelib.dailybot import wire
+from chalicelib.dailybot.call_options import CallOptions
 from chalicelib.dailybot.deadline import Deadline
 from chalicelib.dailybot.error_mapping import WallClock, error_from_response
 from chalicelib.dailybot.errors import (
@@ -135,14 +136,14 @@ class DailybotClient:
         user_uuid: str,
         *,
         include_user_context: bool = False,
-        deadline: Deadline | None = None,
+        **options: Unpack[CallOptions],
     ) -> ExchangeTokenGrant:
         """A token to act as `user_uuid` (the key needs scope AUTH_FETCH_EXCHANGE_TOKEN)."""
         response = self._call(
             "POST",
             FETCH_TOKEN_PATH,
             body=wire.fetch_token_body(user_uuid, include_user_context=include_user_context),
-            deadline=deadline,
+            options=options,
             safe_to_repeat=True,
         )
         return wire.token_grant_from(_json(response))
@@ -153,57 +154,35 @@ class DailybotClient:
         self,
         spec: ScheduleSpec,
         *,
-        exchange_token: Secret | None = None,
         command_uuid: str | None = None,
-        deadline: Deadline | None = None,
+        **options: Unpack[CallOptions],
     ) -> str:
         """Creates a scheduled execution and answers its uuid."""
         response = self._call(
             "POST",
             SCHEDULING_PATH,
             body=wire.schedule_body(spec, command_uuid=command_uuid),
-            exchange_token=exchange_token,
-            deadline=deadline,
+            options=options,
             safe_to_repeat=False,
         )
         return wire.uuid_from(_json(response))
 
-    def get_schedule(
-        self, uuid: str, *, exchange_token: Secret, deadline: Deadline | None = None
-    ) -> ScheduledExecution:
-        response = self._call(
-            "GET", _schedule_path(uuid), exchange_token=exchange_token, deadline=deadline
-        )
+    def get_schedule(self, uuid: str, **options: Unpack[CallOptions]) -> ScheduledExecution:
+        response = self._call("GET", _schedule_path(uuid), options=options)
         return wire.scheduled_execution_from(_json(response))
 
     def update_schedule(
         self,
         uuid: str,
         changes: Mapping[str, JSONValue],
-        *,
-        exchange_token: Secret,
-        deadline: Deadline | None = None,
+        **options: Unpack[CallOptions],
     ) -> ScheduledExecution:
-        response = self._call(
-            "PUT",
-            _schedule_path(uuid),
-            body=dict(changes),
-            exchange_token=exchange_token,
-            deadline=deadline,
-        )
+        response = self._call("PUT", _schedule_path(uuid), body=dict(changes), options=options)
         return wire.scheduled_execution_from(_json(response))
 
-    def delete_schedule(
-        self, uuid: str, *, exchange_token: Secret, deadline: Deadline | None = None
-    ) -> None:
+    def delete_schedule(self, uuid: str, **options: Unpack[CallOptions]) -> None:
         """Deletes the scheduled execution (a retry finding it gone counts as deleted)."""
-        self._call(
-            "DELETE",
-            _schedule_path(uuid),
-            exchange_token=exchange_token,
-            deadline=deadline,
-            absent_means_done=True,
-        )
+        self._call("DELETE", _schedule_path(uuid), options=options, absent_means_done=True)
 
     # -- storage ---------------------------------------------------------------------------
 
@@ -211,13 +190,12 @@ class DailybotClient:
         self,
         key: str,
         *,
-        exchange_token: Secret | None = None,
         namespace: str | None = None,
-        deadline: Deadline | None = None,
+        **options: Unpack[CallOptions],
     ) -> JSONValue:
         """The stored value of `key`, or None when nothing is stored under it."""
         body = wire.storage_body("get", key, namespace=namespace)
-        response = self._storage(body, exchange_token, deadline)
+        response = self._storage(body, options)
         return wire.stored_value_from(_json(response), key)
 
     def storage_set(
@@ -225,32 +203,20 @@ class DailybotClient:
         key: str,
         value: JSONValue,
         *,
-        exchange_token: Secret | None = None,
         namespace: str | None = None,
-        deadline: Deadline | None = None,
+        **options: Unpack[CallOptions],
     ) -> None:
         body = wire.storage_body("set", key, namespace=namespace, value=value, with_value=True)
-        self._storage(body, exchange_token, deadline)
+        self._storage(body, options)
 
     def storage_delete(
-        self,
-        key: str,
-        *,
-        exchange_token: Secret | None = None,
-        namespace: str | None = None,
-        deadline: Deadline | None = None,
+        self, key: str, *, namespace: str | None = None, **options: Unpack[CallOptions]
     ) -> None:
-        self._storage(
-            wire.storage_body("delete", key, namespace=namespace), exchange_token, deadline
-        )
+        self._storage(wire.storage_body("delete", key, namespace=namespace), options)
 
-    def _storage(
-        self, body: JSONValue, exchange_token: Secret | None, deadline: Deadline | None
-    ) -> httpx.Response:
+    def _storage(self, body: JSONValue, options: CallOptions) -> httpx.Response:
         # Every storage operation is safe to repeat: get reads, set and delete converge.
-        return self._call(
-            "POST", STORAGE_PATH, body=body, exchange_token=exchange_token, deadline=deadline
-        )
+        return self._call("POST", STORAGE_PATH, body=body, options=options)
 
     # -- event subscriptions ---------------------------------------------------------------
 
@@ -259,8 +225,7 @@ class DailybotClient:
         subscriptions: Sequence[str],
         *,
         subscribed_objects: Sequence[str] | None = None,
-        exchange_token: Secret,
-        deadline: Deadline | None = None,
+        **options: Unpack[CallOptions],
     ) -> str:
         """Registers the command's hook for `subscriptions` and answers the hook uuid."""
         response = self._call(
@@ -270,64 +235,49 @@ class DailybotClient:
                 list(subscriptions),
                 None if subscribed_objects is None else list(subscribed_objects),
             ),
-            exchange_token=exchange_token,
-            deadline=deadline,
+            options=options,
             safe_to_repeat=False,
         )
         return wire.uuid_from(_json(response), "hook_uuid")
 
-    def unregister_event_subscription(
-        self, *, exchange_token: Secret, deadline: Deadline | None = None
-    ) -> None:
-        self._call(
-            "DELETE", EVENT_SUBSCRIPTION_PATH, exchange_token=exchange_token, deadline=deadline
-        )
+    def unregister_event_subscription(self, **options: Unpack[CallOptions]) -> None:
+        self._call("DELETE", EVENT_SUBSCRIPTION_PATH, options=options)
 
     # -- activity --------------------------------------------------------------------------
 
     def list_activity(
-        self,
-        *,
-        exchange_token: Secret,
-        deadline: Deadline | None = None,
-        limit: int | None = None,
+        self, *, limit: int | None = None, **options: Unpack[CallOptions]
     ) -> list[ActivityRecord]:
         """The command's activity records; with `limit`, the platform is asked for the newest
         `limit` only (a `limit` query parameter, which the reference does not document: a
         platform that ignores it answers them all)."""
         path = ACTIVITY_PATH if limit is None else f"{ACTIVITY_PATH}?limit={int(limit)}"
-        response = self._call("GET", path, exchange_token=exchange_token, deadline=deadline)
+        response = self._call("GET", path, options=options)
         return wire.activity_records_from(_json(response))
 
     def create_activity(
-        self, entry: ActivityEntry, *, exchange_token: Secret, deadline: Deadline | None = None
+        self, entry: ActivityEntry, **options: Unpack[CallOptions]
     ) -> ActivityRecord:
         response = self._call(
             "POST",
             ACTIVITY_PATH,
             body=wire.activity_body(entry),
-            exchange_token=exchange_token,
-            deadline=deadline,
+            options=options,
             safe_to_repeat=False,
         )
         return wire.activity_record_from(_json(response))
 
     # -- messages --------------------------------------------------------------------------
 
-    def send_message(
-        self,
-        message: OutgoingMessage,
-        *,
-        exchange_token: Secret | None = None,
-        deadline: Deadline | None = None,
-    ) -> None:
+    def send_message(self, message: OutgoingMessage, **options: Unpack[CallOptions]) -> None:
         """Sends a follow-up chat message (the exchange token travels in the body)."""
+        token = options.get("exchange_token")
         self._call(
             "POST",
             SEND_MESSAGE_PATH,
-            body=wire.message_body(message, exchange_token=exchange_token),
-            secrets=() if exchange_token is None else (exchange_token,),
-            deadline=deadline,
+            body=wire.message_body(message, exchange_token=token),
+            options={**options, "exchange_token": None},
+            secrets=() if token is None else (token,),
             safe_to_repeat=False,
         )
 
@@ -339,9 +289,8 @@ class DailybotClient:
         path: str,
         *,
         body: JSONValue = None,
-        exchange_token: Secret | None = None,
+        options: CallOptions,
         secrets: tuple[Secret, ...] = (),
-        deadline: Deadline | None,
         safe_to_repeat: bool = True,
         absent_means_done: bool = False,
     ) -> httpx.Response:
@@ -350,9 +299,12 @@ class DailybotClient:
         With `absent_means_done` (deletes), a 404 after an attempt that may have been applied
         is that attempt's success, not an error.
         """
-        headers = None
+        deadline = options.get("deadline")
+        labels = options.get("labels")
+        headers = {} if labels is None else labels.headers()
+        exchange_token = options.get("exchange_token")
         if exchange_token is not None:
-            headers = {EXCHANGE_TOKEN_HEADER: exchange_token.reveal()}
+            headers[EXCHANGE_TOKEN_HEADER] = exchange_token.reveal()
             secrets = (*secrets, exchange_token)
         started = self._clock()
         attempt = 0
@@ -403,7 +355,7 @@ class DailybotClient:
         method: str,
         path: str,
         body: JSONValue,
-        headers: dict[str, str] | None,
+        headers: dict[str, str],
         deadline: Deadline | None,
         secrets: tuple[Secret, ...],
     ) -> httpx.Response:
@@ -432,7 +384,7 @@ class DailybotClient:
         method: str,
         path: str,
         body: JSONValue,
-        headers: dict[str, str] | None,
+        headers: dict[str, str],
         deadline: Deadline | None,
     ) -> httpx.Request:
         """The request for one attempt, with the headers and body `httpx.Client` would send.

@@ -12,7 +12,7 @@ The runtime's own machinery lives in the subpackages (`intake`, `idempotency`, `
 
 from chalicelib.dailybot.errors import DailybotError, NotFound, RateLimited
 from chalicelib.runtime.context import Context
-from chalicelib.runtime.jobs.deferral import InvalidDeferral
+from chalicelib.runtime.deferring import InvalidDeferral
 from chalicelib.runtime.registry import command, event, job, scheduled
 from chalicelib.runtime.replies import Button, Reply
 

@@ -19,14 +19,16 @@ from chalicelib.dailybot.client import CallWrapper, DailybotClient
 from chalicelib.dailybot.retry import RetryPolicy
 from chalicelib.dailybot.tokens import ExchangeTokenBroker
 from chalicelib.observability import logger, platform_call_tracer, protect_root_logging, redactor
+from chalicelib.runtime.execution import FailureObserver, HandlerExecutor
 from chalicelib.runtime.idempotency.ledger import JOB_KEY_PREFIX, DeliveryLedger, open_store
 from chalicelib.runtime.idempotency.lock import IdempotencyStoreLock
 from chalicelib.runtime.intake.http import IncomingRequest, OutgoingResponse
 from chalicelib.runtime.intake.pipeline import Intake, RegistrationCheck
-from chalicelib.runtime.jobs.queue import JobQueue, open_queue
+from chalicelib.runtime.jobs.deferral import DeferralLimits
+from chalicelib.runtime.jobs.queue import JobQueue, Outcome, ReceivedJob, open_queue
 from chalicelib.runtime.jobs.retry import RetrySchedule
-from chalicelib.runtime.jobs.runner import JobRunner
-from chalicelib.runtime.jobs.sqs_queue import LambdaBatch, SQSJobQueue, received_from
+from chalicelib.runtime.jobs.runner import JobRunner, JobTimings
+from chalicelib.runtime.jobs.sqs_queue import received_from
 from chalicelib.runtime.registration.cold_start import ColdStartReconciler
 from chalicelib.runtime.registry import CommandRegistry
 from chalicelib.secrets import CurrentSignatures, resolve_secrets
@@ -88,6 +90,7 @@ def build_runtime(
     registration: RegistrationCheck | Literal["cold-start"] | None = "cold-start",
     queue: JobQueue | None = None,
     wall_clock: Callable[[], float] = time.time,
+    on_failure: FailureObserver | None = None,
 ) -> Runtime:
     """The runtime for `registry` and `settings` (from the environment by default).
 
@@ -95,6 +98,7 @@ def build_runtime(
     reconcile by default; None for none (tests give their own). `queue` is where deferred
     jobs go: the one `JOBS_QUEUE` names by default. `wall_clock` is what a delivery's
     timestamp is checked against (a test platform's virtual clock in the test kit).
+    `on_failure` hears of every handler that raised or overran (the test kit fails the test).
     """
     settings = resolve_secrets(settings or Settings.from_env())
     redactor.configure((settings.api_key, *(each.value for each in settings.signatures)))
@@ -125,35 +129,51 @@ def build_runtime(
     if registration == "cold-start":
         registration = ColdStartReconciler(settings, registry, open_lock(settings))
     jobs = queue if queue is not None else open_queue(settings.jobs_queue)
-    intake = Intake(
-        settings=settings,
+    owner = settings.owner_uuid
+    executor = HandlerExecutor(
         client=client,
         broker=broker,
+        storage_namespace=settings.storage_namespace,
+        user_namespace=settings.registry_namespace,
+        # An event's delivery names no user and its token is not queued: its jobs act as the
+        # deployment's owner, the user self-registration registers the hook as.
+        acting_user=lambda organization: owner,
+        on_failure=on_failure,
+    )
+    limits = DeferralLimits(settings.jobs_max_chain, settings.jobs_max_fanout)
+    intake = Intake(
+        settings=settings,
+        executor=executor,
         ledger=ledger,
         registry=registry,
         registration=registration,
         jobs=jobs,
+        deferral_limits=limits,
         accepted_signatures=signatures,
         wall_clock=wall_clock,
     )
+    timings = JobTimings(settings.jobs_timeout_seconds)
     runner = JobRunner(
         registry=registry,
-        client=client,
-        broker=broker,
-        # The same store, its own prefix; a claim lasts as long as a job may run.
+        executor=executor,
+        # The same store, its own prefix; a claim outlasts everything one attempt may do.
         ledger=DeliveryLedger(
             store,
-            lock_seconds=settings.jobs_timeout_seconds,
+            lock_seconds=timings.claim_seconds,
             window_seconds=settings.idempotency_window_seconds,
             key_prefix=JOB_KEY_PREFIX,
         ),
         queue=jobs,
         schedule=RetrySchedule(settings.jobs_attempts, settings.jobs_backoff_seconds),
-        timeout_seconds=settings.jobs_timeout_seconds,
-        storage_namespace=settings.storage_namespace,
-        user_namespace=settings.registry_namespace,
+        timings=timings,
+        limits=limits,
     )
     return Runtime(client, ledger, intake, jobs, runner)
+
+
+def _batch_failures(failed: Iterable[ReceivedJob]) -> dict[str, list[dict[str, str]]]:
+    """The partial batch response Lambda reads (`ReportBatchItemFailures`)."""
+    return {"batchItemFailures": [{"itemIdentifier": job.queue_id} for job in failed]}
 
 
 class LazyRuntime:
@@ -189,15 +209,29 @@ class LazyRuntime:
 
     def run_jobs(self, records: Iterable[Mapping[str, Any]]) -> dict[str, list[dict[str, str]]]:
         """Runs the jobs of one SQS event (Lambda's records); answers the partial batch
-        response naming the messages to retry or dead-letter."""
-        runtime = self.get()
-        if not isinstance(runtime.jobs, SQSJobQueue):
-            raise SettingsError("JOBS_QUEUE must name the SQS queue this function drains")
-        batch = LambdaBatch(runtime.jobs)
-        for record in records:
-            received = received_from(dict(record))
-            runtime.job_runner.run(received).settle(batch, received)
-        return batch.response()
+        response naming the messages SQS must deliver again. Never raises: a record that
+        cannot be run or settled is reported failed, the others are settled."""
+        received = [received_from(dict(record)) for record in records]
+        try:
+            runtime = self.get()
+        except Exception:
+            # A container that cannot start (a setting, a parameter) runs nothing; SQS
+            # delivers the batch again, and it runs once the deployment is fixed.
+            logger.exception("the runtime cannot start; the jobs will be delivered again")
+            return _batch_failures(received)
+        failed = []
+        for job in received:
+            result = runtime.job_runner.run(job)
+            try:
+                # The event source mapping deletes what the batch does not report failed.
+                runtime.jobs.settle(job, result, delete=False)
+            except Exception:
+                logger.exception("a job's message could not be settled; it runs again")
+                failed.append(job)
+                continue
+            if result.outcome in (Outcome.RETRY, Outcome.BUSY):
+                failed.append(job)
+        return _batch_failures(failed)
 
     def reset(self, runtime: Runtime | None = None) -> None:
         """Drops the built runtime (closing it), or installs `runtime` instead."""

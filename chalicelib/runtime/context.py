@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
 
+from chalicelib.dailybot.call_options import CallLabels, CallOptions
 from chalicelib.dailybot.client import DailybotClient
 from chalicelib.dailybot.deadline import Deadline
 from chalicelib.dailybot.errors import NotFound
@@ -25,8 +26,8 @@ from chalicelib.dailybot.models import (
     ScheduleSpec,
 )
 from chalicelib.redaction import Secret
+from chalicelib.runtime.deferring import Deferrer, InvalidDeferral
 from chalicelib.runtime.intake.delivery import Delivery, DeliveryKind, EventCallback, ScheduledRun
-from chalicelib.runtime.jobs.deferral import InvalidDeferral, JobCollector
 
 T = TypeVar("T")
 
@@ -37,15 +38,24 @@ class TokenCaller(Protocol):
     def call(self, fn: Callable[[Secret], T], *, deadline: Deadline | None = None) -> T: ...
 
 
+PlatformCall = Callable[[CallOptions], T]
+"""One client call, given the options (token, deadline, labels) the session holds."""
+
+
 class PlatformSession:
-    """The client, an exchange-token session and a deadline, bound once for every call."""
+    """The client, an exchange-token session, a deadline and the calls' labels, bound once."""
 
     def __init__(
-        self, client: DailybotClient, tokens: TokenCaller, deadline: Deadline | None
+        self,
+        client: DailybotClient,
+        tokens: TokenCaller,
+        deadline: Deadline | None,
+        labels: CallLabels | None = None,
     ) -> None:
         self.client = client
         self._tokens = tokens
         self._deadline = deadline
+        self._labels = labels
 
     @property
     def deadline(self) -> Deadline | None:
@@ -54,20 +64,20 @@ class PlatformSession:
     def __repr__(self) -> str:
         return f"PlatformSession({self.client!r})"
 
-    def as_user(self, call: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
-        """`call(*args, exchange_token=..., deadline=..., **kwargs)` with the session's token."""
-        return self._tokens.call(
-            lambda token: call(*args, exchange_token=token, deadline=self._deadline, **kwargs),
-            deadline=self._deadline,
-        )
+    def as_user(self, call: PlatformCall[T]) -> T:
+        """`call` with the session's exchange token (replaced once after a 401)."""
+        return self._tokens.call(lambda token: call(self._options(token)), deadline=self._deadline)
 
-    def with_key(self, call: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
-        """`call(*args, deadline=..., **kwargs)`: a call the API key alone authorises."""
-        return call(*args, deadline=self._deadline, **kwargs)
+    def with_key(self, call: PlatformCall[T]) -> T:
+        """`call` without a token: one the API key alone authorises."""
+        return call(self._options(None))
 
     def within(self, deadline: Deadline) -> PlatformSession:
         """The same session with another deadline."""
-        return PlatformSession(self.client, self._tokens, deadline)
+        return PlatformSession(self.client, self._tokens, deadline, self._labels)
+
+    def _options(self, token: Secret | None) -> CallOptions:
+        return {"exchange_token": token, "deadline": self._deadline, "labels": self._labels}
 
 
 class Storage:
@@ -83,18 +93,20 @@ class Storage:
 
     def get(self, key: str) -> JSONValue:
         """The stored value, or None when nothing is stored under `key`."""
-        return self._run(self._session.client.storage_get, key)
+        client, namespace = self._session.client, self._namespace
+        return self._run(lambda options: client.storage_get(key, namespace=namespace, **options))
 
     def set(self, key: str, value: JSONValue) -> None:
-        self._run(self._session.client.storage_set, key, value)
+        client, namespace = self._session.client, self._namespace
+        self._run(lambda options: client.storage_set(key, value, namespace=namespace, **options))
 
     def delete(self, key: str) -> None:
-        self._run(self._session.client.storage_delete, key)
+        client, namespace = self._session.client, self._namespace
+        self._run(lambda options: client.storage_delete(key, namespace=namespace, **options))
 
-    def _run(self, operation: Callable[..., T], *args: Any) -> T:
-        if self._namespace:
-            return self._session.with_key(operation, *args, namespace=self._namespace)
-        return self._session.as_user(operation, *args)
+    def _run(self, call: PlatformCall[T]) -> T:
+        # A namespace is the deployment's own storage: the API key is enough.
+        return self._session.with_key(call) if self._namespace else self._session.as_user(call)
 
 
 class Activity:
@@ -110,7 +122,10 @@ class Activity:
         """Records, newest first (at most `limit`)."""
         if self._before_read is not None:
             self._before_read()
-        records = self._session.as_user(self._session.client.list_activity, limit=limit)
+        client = self._session.client
+        records = self._session.as_user(
+            lambda options: client.list_activity(limit=limit, **options)
+        )
         newest_first = sorted(records, key=lambda record: record.created_at, reverse=True)
         return newest_first if limit is None else newest_first[:limit]
 
@@ -130,7 +145,8 @@ class Activity:
             metadata=dict(metadata or {}),
             user_uuid=user_uuid,
         )
-        return self._session.as_user(self._session.client.create_activity, entry)
+        client = self._session.client
+        return self._session.as_user(lambda options: client.create_activity(entry, **options))
 
 
 class Schedules:
@@ -163,20 +179,26 @@ class Schedules:
             is_owned_by_user=is_owned_by_user,
             callback_url=callback_url,
         )
-        return self._session.as_user(self._session.client.create_schedule, spec)
+        client = self._session.client
+        return self._session.as_user(lambda options: client.create_schedule(spec, **options))
 
     def get(self, uuid: str) -> ScheduledExecution:
-        return self._session.as_user(self._session.client.get_schedule, uuid)
+        client = self._session.client
+        return self._session.as_user(lambda options: client.get_schedule(uuid, **options))
 
     def update(self, uuid: str, **changes: JSONValue) -> ScheduledExecution:
         """Changes the given fields (any of the platform's updatable ones) and answers the
         scheduled execution as it is now."""
-        return self._session.as_user(self._session.client.update_schedule, uuid, changes)
+        client = self._session.client
+        return self._session.as_user(
+            lambda options: client.update_schedule(uuid, changes, **options)
+        )
 
     def delete(self, uuid: str, *, missing_ok: bool = False) -> None:
         """Deletes it; with `missing_ok`, one already gone counts as deleted."""
         try:
-            self._session.as_user(self._session.client.delete_schedule, uuid)
+            client = self._session.client
+            self._session.as_user(lambda options: client.delete_schedule(uuid, **options))
         except NotFound:
             if not missing_ok:
                 raise
@@ -192,14 +214,16 @@ class Events:
         self, events: Sequence[str], *, subscribed_objects: Sequence[str] | None = None
     ) -> str:
         """Registers the hook for `events`; answers the hook's uuid."""
+        client = self._session.client
         return self._session.as_user(
-            self._session.client.register_event_subscription,
-            events,
-            subscribed_objects=subscribed_objects,
+            lambda options: client.register_event_subscription(
+                events, subscribed_objects=subscribed_objects, **options
+            )
         )
 
     def unsubscribe(self) -> None:
-        self._session.as_user(self._session.client.unregister_event_subscription)
+        client = self._session.client
+        self._session.as_user(lambda options: client.unregister_event_subscription(**options))
 
 
 class Messages:
@@ -210,7 +234,8 @@ class Messages:
         self._session = session
 
     def send(self, message: OutgoingMessage) -> None:
-        self._session.as_user(self._session.client.send_message, message)
+        client = self._session.client
+        self._session.as_user(lambda options: client.send_message(message, **options))
 
 
 def user_storage_namespace(prefix: str, user_uuid: str) -> str:
@@ -232,7 +257,11 @@ class Organization:
 
 
 class Context:
-    """Everything a handler needs about one delivery, and the platform to act on it."""
+    """Everything a handler needs about one delivery, and the platform to act on it.
+
+    A job's context is its delivery's: the same kind, text, user, organization, event or
+    scheduled execution, with `job` naming the job that runs.
+    """
 
     def __init__(
         self,
@@ -241,13 +270,14 @@ class Context:
         *,
         storage_namespace: str | None = None,
         user_namespace: str = "dailybot-runtime",
-        jobs: JobCollector | None = None,
+        deferrer: Deferrer | None = None,
         before_activity_read: Callable[[], object] | None = None,
+        job: str | None = None,
     ) -> None:
         """`before_activity_read` runs before the activity log is read: the runtime records
         a command's usage while its handler runs, and the handler must see that record."""
         self._delivery = delivery
-        self._jobs = jobs
+        self._deferrer = deferrer
         self._user_storage = (
             None
             if delivery.user_uuid is None
@@ -260,6 +290,7 @@ class Context:
         self.user = User(delivery.user_uuid, delivery.user_full_name)
         self.organization = Organization(delivery.organization_uuid)
         self.sent_at: datetime = datetime.fromtimestamp(delivery.sent_at, tz=UTC)
+        self.job: str | None = job
         self.storage = Storage(session, namespace=storage_namespace)
         self.activity = Activity(session, before_read=before_activity_read)
         self.schedules = Schedules(session)
@@ -267,16 +298,17 @@ class Context:
         self.messages = Messages(session)
 
     def __repr__(self) -> str:
-        return f"Context(kind={self.kind.value!r}, subject={self._delivery.subject!r})"
+        job = "" if self.job is None else f", job={self.job!r}"
+        return f"Context(kind={self.kind.value!r}, subject={self._delivery.subject!r}{job})"
 
     def defer(self, job: Callable[..., object], /, **arguments: Any) -> str:
         """Queues `job(ctx, **arguments)` to run after this reply; its return value is sent as
         a follow-up message. `job` must be registered with `@job(name)` and the arguments
         JSON values; anything else raises `InvalidDeferral` here. Queued only if this run
         finishes successfully; answers the job's identity."""
-        if self._jobs is None:
+        if self._deferrer is None:
             raise InvalidDeferral("jobs cannot be deferred from here")
-        return self._jobs.defer(job, arguments)
+        return self._deferrer.defer(job, arguments)
 
     @property
     def user_storage(self) -> Storage:
@@ -302,3 +334,18 @@ class Context:
     @property
     def scheduled(self) -> ScheduledRun | None:
         return self._delivery.scheduled
+
+    @property
+    def command_uuid(self) -> str | None:
+        """The command Dailybot delivered for (when the delivery names it)."""
+        return self._delivery.command_uuid
+
+    @property
+    def user_context(self) -> Mapping[str, JSONValue] | None:
+        """The user details Dailybot sent with the delivery, when it sent any."""
+        return self._delivery.user_context
+
+    @property
+    def channel(self) -> str | None:
+        """The channel the command was typed in (None in a direct message)."""
+        return self._delivery.target_channel

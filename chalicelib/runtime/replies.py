@@ -94,6 +94,10 @@ def refused_reply(subject: str, what: str) -> Reply:
     return Reply(f"Sorry, *{subject}* could not do that: {what}")
 
 
+def deferral_refused_reply(subject: str, why: str) -> Reply:
+    return Reply(f"Sorry, *{subject}* could not start its background work: {why}")
+
+
 def overrun_reply(subject: str) -> Reply:
     return Reply(f"Sorry, *{subject}* is taking too long to answer. Please try again in a moment.")
 

@@ -20,8 +20,11 @@ def test_a_failing_job_is_retried_then_the_user_is_told(dailybot: Dailybot) -> N
     # Every attempt's activity listing fails (three attempts, three client tries each).
     dailybot.fail("/v1/platform/activity/", 503, times=30)
 
-    dailybot.invoke("report weekly")
+    with dailybot.expecting_errors() as errors:
+        dailybot.invoke("report weekly")
 
+    [failure] = errors
+    assert (failure.job, type(failure.error).__name__) == ("build-report", "ServerError")
     [told] = dailybot.messages
     assert told.message.startswith("Sorry, I couldn't finish the work")
     assert told.target_users == (dailybot.user.uuid,)

@@ -27,11 +27,12 @@ from chalicelib.runtime.idempotency.ledger import (
     open_store,
 )
 from chalicelib.runtime.idempotency.lock import IdempotencyStoreLock
-from chalicelib.runtime.jobs.message import JobMessage, Origin
-from chalicelib.runtime.jobs.sqs_queue import LambdaBatch, SQSJobQueue
+from chalicelib.runtime.jobs.queue import Outcome, RunResult
+from chalicelib.runtime.jobs.sqs_queue import SQSJobQueue
 from chalicelib.secrets import CurrentSignatures, SecretSources, resolve_secrets
 from chalicelib.settings import Settings
 from tests.deploy.conftest import Packaged
+from tests.runtime.jobs.messages import message
 from tests.servers import moto_server
 
 TABLE = "runtime-calls-idempotency"
@@ -164,7 +165,8 @@ def test_ssm_calls_are_exactly_the_granted_reads_of_the_stage_parameters(
 
 
 # What Lambda's SQS event source mapping does with the function's role (AWS requires these
-# grants for it); the runtime's own code never receives or deletes in Lambda.
+# grants for it); in Lambda the runtime's own code never receives, and deletes only a message
+# it has just moved to the dead-letter queue.
 EVENT_SOURCE_ACTIONS = {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"}
 
 
@@ -188,18 +190,17 @@ def test_sqs_calls_are_exactly_the_granted_queue_actions_of_each_role(
     prod_packaged: Packaged, endpoint: str
 ) -> None:
     api, jobs = Recorder(), Recorder()
-    origin = Origin("command", "report", "org", "user")
-    _jobs_queue(prod_packaged, endpoint, api).send(JobMessage("a", "build-report", {}, origin))
+    _jobs_queue(prod_packaged, endpoint, api).send(message("build-report"))
 
     queue = _jobs_queue(prod_packaged, endpoint, jobs)
     unrecorded = SQSJobQueue(queue.queue_url, endpoint_url=endpoint)  # the event source's calls
-    batch = LambdaBatch(queue)
     received = unrecorded.receive(visibility_seconds=30)
     assert received is not None
-    batch.release(received, 10, counted=True)  # a retry's backoff
-    batch.dead_letter(received, "failed")  # the last attempt
-    queue.send(JobMessage("b", "build-report", {}, origin))  # a job deferring a job
-    assert len(batch.response()["batchItemFailures"]) == 2
+    # A retry's backoff, then the last attempt, as the Lambda handler settles them.
+    queue.settle(received, RunResult(Outcome.RETRY, 10), delete=False)
+    queue.settle(received, RunResult(Outcome.DEAD, reason="failed"), delete=False)
+    queue.send(message("build-report"))  # a job deferring a job
+    assert [dead.reason for dead in unrecorded.dead_letters()] == ["failed"]
 
     assert api.actions == _granted(prod_packaged, "ApiHandlerRole")["sqs"] == {"sqs:SendMessage"}
     assert jobs.actions | EVENT_SOURCE_ACTIONS == _granted(prod_packaged, "JobRunnerRole")["sqs"]

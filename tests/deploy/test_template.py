@@ -14,7 +14,9 @@ from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 from cfnlint.api import ManualArgs, lint
 from samtranslator.translator.transform import transform
 
-from chalicelib.settings import parse_signatures
+from chalicelib.runtime.jobs.retry import receives_before_redrive
+from chalicelib.runtime.jobs.runner import JobTimings
+from chalicelib.settings import Settings, parse_signatures
 from devstack.stack import LOCAL_SIGNATURES
 from tests.deploy.conftest import Packaged
 from tests.servers import ROOT
@@ -41,9 +43,17 @@ CONSUME_ACTIONS = {
     "sqs:GetQueueAttributes",
     "sqs:ChangeMessageVisibility",
 }
+# What it does with the dead-letter queue: find it, and move a job it gives up on there.
+DEAD_LETTER_ACTIONS = {"sqs:GetQueueUrl", "sqs:SendMessage"}
 # Everything the functions' roles may do, across every policy attached to them.
 GRANTED_ACTIONS = (
-    TABLE_ACTIONS | PARAMETER_ACTIONS | LOG_ACTIONS | TRACE_ACTIONS | SEND_ACTIONS | CONSUME_ACTIONS
+    TABLE_ACTIONS
+    | PARAMETER_ACTIONS
+    | LOG_ACTIONS
+    | TRACE_ACTIONS
+    | SEND_ACTIONS
+    | CONSUME_ACTIONS
+    | DEAD_LETTER_ACTIONS
 )
 SSM_ARN = "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter"
 ACTION = re.compile(r"^[a-z0-9-]+:[A-Za-z0-9]+$")
@@ -290,9 +300,11 @@ def test_runtime_policy_is_attached_to_both_roles_and_draining_only_to_the_jobs(
     ]
     consumer = policies["JobsConsumerPolicy"]["Properties"]
     assert consumer["Roles"] == [{"Ref": jobs_role}]
-    (statement,) = _statements(consumer["PolicyDocument"])
-    assert set(statement["Action"]) == CONSUME_ACTIONS
-    assert statement["Resource"] == {"Fn::GetAtt": ["JobsQueue", "Arn"]}
+    drain, dead_letter = _statements(consumer["PolicyDocument"])
+    assert set(drain["Action"]) == CONSUME_ACTIONS
+    assert drain["Resource"] == {"Fn::GetAtt": ["JobsQueue", "Arn"]}
+    assert set(dead_letter["Action"]) == DEAD_LETTER_ACTIONS
+    assert dead_letter["Resource"] == {"Fn::GetAtt": ["JobsDeadLetterQueue", "Arn"]}
     # The API handler's only queue action: send.
     sends = [s for s in _runtime_statements(packaged) if "sqs:SendMessage" in s["Action"]]
     assert [(s["Action"], s["Resource"]) for s in sends] == [
@@ -308,7 +320,11 @@ def test_jobs_queue_is_encrypted_redriven_after_the_attempts_and_outlasts_the_jo
     assert jobs["Timeout"] == stage_jobs["lambda_timeout"] >= 60
     assert jobs["MemorySize"] == stage_jobs["lambda_memory_size"]
     env = jobs["Environment"]["Variables"]
-    assert int(env["JOBS_TIMEOUT_SECONDS"]) == jobs["Timeout"]
+    settings = Settings.from_env({k: v for k, v in env.items() if isinstance(v, str)})
+    # An attempt is abandoned at JOBS_TIMEOUT_SECONDS; its reports and the queue and store
+    # calls around it still fit in the function's own timeout.
+    timings = JobTimings(settings.jobs_timeout_seconds)
+    assert settings.jobs_timeout_seconds < timings.attempt_seconds <= jobs["Timeout"]
     assert env["JOBS_QUEUE"] == {"Fn::Sub": "sqs://${JobsQueue}"}
     assert env["IDEMPOTENCY_STORE"] == {"Fn::Sub": "dynamodb://${IdempotencyTable}"}
     queue = packaged.resources["JobsQueue"]["Properties"]
@@ -316,9 +332,11 @@ def test_jobs_queue_is_encrypted_redriven_after_the_attempts_and_outlasts_the_jo
     assert queue["SqsManagedSseEnabled"] is dead["SqsManagedSseEnabled"] is True
     # AWS: at least six times the function's timeout for a queue a Lambda function drains.
     assert queue["VisibilityTimeout"] >= 6 * jobs["Timeout"]
+    # The redrive limit derives from the one definition of the attempts (the job function's
+    # settings); the runtime dead-letters a job itself after its last attempt.
     assert queue["RedrivePolicy"] == {
         "deadLetterTargetArn": {"Fn::GetAtt": ["JobsDeadLetterQueue", "Arn"]},
-        "maxReceiveCount": int(env["JOBS_ATTEMPTS"]),
+        "maxReceiveCount": receives_before_redrive(settings.jobs_attempts),
     }
     (source,) = jobs["Events"].values()
     assert source["Type"] == "SQS"

@@ -46,5 +46,5 @@ def chalice_response(response: OutgoingResponse) -> Response:
     return Response(
         body=dict(response.body),
         status_code=response.status,
-        headers={"Content-Type": "application/json"},
+        headers={**response.headers, "Content-Type": "application/json"},
     )

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from dataclasses import fields as dataclass_fields
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Final
@@ -24,6 +26,8 @@ from chalicelib.settings import DeliveryFields
 
 # The longest spelling `uuid.UUID` reads: "urn:uuid:" and braces around 36 characters.
 _LONGEST_UUID: Final = 45
+CORRELATION_ID_LENGTH: Final = 16
+_DIGEST: Final = re.compile(r"[0-9a-f]{64}")
 
 
 class DeliveryKind(StrEnum):
@@ -88,6 +92,98 @@ class Delivery:
         if self.scheduled is not None:
             return self.scheduled.name
         return self.intent or ""
+
+    @property
+    def correlation_id(self) -> str:
+        """The short id in the delivery's log lines, its answer and its platform calls."""
+        return self.identity[:CORRELATION_ID_LENGTH]
+
+    def without_token(self) -> Delivery:
+        """The same delivery without its exchange token: what may be kept or queued."""
+        return replace(self, exchange_token=None)
+
+    def to_json(self) -> dict[str, JSONValue]:
+        """The delivery as a job message carries it: every field but the exchange token,
+        which is not queued (a job fetches a token of its own when it runs)."""
+        data: dict[str, JSONValue] = {
+            item.name: getattr(self, item.name)
+            for item in dataclass_fields(self)
+            if item.name not in ("exchange_token", "event", "scheduled", "user_context")
+        }
+        data["kind"] = str(self.kind)
+        data["user_context"] = None if self.user_context is None else dict(self.user_context)
+        data["event"] = None if self.event is None else _plain(self.event)
+        data["scheduled"] = None if self.scheduled is None else _plain(self.scheduled)
+        return data
+
+    @classmethod
+    def from_json(cls, data: JSONValue) -> Delivery:
+        """The delivery `to_json` wrote, every field checked; `DeliveryRefused` names the
+        first wrong one (a queue message is input like any other)."""
+        if not isinstance(data, dict):
+            raise DeliveryRefused(400, "invalid_body", "A delivery must be a JSON object.")
+        reader = _Reader(data, prefix="delivery.")
+        try:
+            kind = DeliveryKind(reader.text("kind"))
+        except ValueError:
+            raise reader.invalid("kind", "command, event or scheduled") from None
+        delivery = cls(
+            kind=kind,
+            identity=reader.digest("identity"),
+            sent_at=reader.timestamp("sent_at"),
+            organization_uuid=reader.uuid("organization_uuid"),
+            user_uuid=reader.optional_uuid("user_uuid"),
+            user_full_name=reader.optional_text("user_full_name"),
+            command_uuid=reader.optional_uuid("command_uuid"),
+            intent=reader.optional_text("intent"),
+            text=reader.optional_text("text") or "",
+            user_context=reader.optional_object("user_context"),
+            target_channel=reader.optional_text("target_channel"),
+            event=_event_of(reader.optional_object("event")),
+            scheduled=_scheduled_of(reader.optional_object("scheduled")),
+        )
+        problem = delivery._inconsistency()
+        if problem is not None:
+            raise DeliveryRefused(400, "invalid_field", f"The delivery {problem}.")
+        return delivery
+
+    def _inconsistency(self) -> str | None:
+        if self.kind is DeliveryKind.EVENT and self.event is None:
+            return "is an event without its event"
+        if self.kind is DeliveryKind.SCHEDULED and self.scheduled is None:
+            return "is a scheduled run without its scheduled execution"
+        if self.kind is DeliveryKind.COMMAND and not (self.intent and self.user_uuid):
+            return "is a command without its intent or user"
+        return None
+
+
+def _plain(part: EventCallback | ScheduledRun) -> dict[str, JSONValue]:
+    values = {item.name: getattr(part, item.name) for item in dataclass_fields(part)}
+    return {
+        key: dict(value) if isinstance(value, Mapping) else value for key, value in values.items()
+    }
+
+
+def _event_of(data: dict[str, JSONValue] | None) -> EventCallback | None:
+    if data is None:
+        return None
+    reader = _Reader(data, prefix="delivery.event.")
+    return EventCallback(
+        name=normalise_event_name(reader.text("name")),
+        body=reader.optional_object("body") or {},
+        hook=reader.optional_text("hook"),
+    )
+
+
+def _scheduled_of(data: dict[str, JSONValue] | None) -> ScheduledRun | None:
+    if data is None:
+        return None
+    reader = _Reader(data, prefix="delivery.scheduled.")
+    return ScheduledRun(
+        uuid=reader.optional_text("uuid"),
+        name=reader.text("name"),
+        payload=reader.optional_object("payload") or {},
+    )
 
 
 def parse_delivery(body: bytes, fields: DeliveryFields, *, max_bytes: int) -> Delivery:
@@ -235,7 +331,7 @@ class _Reader:
             400, "missing_field", f"The required field {self._prefix}{name!r} is missing."
         )
 
-    def _invalid(self, name: str, expected: str) -> DeliveryRefused:
+    def invalid(self, name: str, expected: str) -> DeliveryRefused:
         return DeliveryRefused(
             400, "invalid_field", f"The field {self._prefix}{name!r} must be {expected}."
         )
@@ -251,7 +347,14 @@ class _Reader:
         if value is None:
             return None
         if not isinstance(value, str):
-            raise self._invalid(name, "a string")
+            raise self.invalid(name, "a string")
+        return value
+
+    def digest(self, name: str) -> str:
+        """A SHA-256 hex digest (an identity)."""
+        value = self.text(name)
+        if not _DIGEST.fullmatch(value):
+            raise self.invalid(name, "a SHA-256 hex digest")
         return value
 
     def uuid(self, name: str) -> str:
@@ -280,7 +383,7 @@ class _Reader:
         if value is None:
             return None
         if not isinstance(value, dict):
-            raise self._invalid(name, "an object")
+            raise self.invalid(name, "an object")
         return value
 
     def timestamp(self, name: str) -> float:
@@ -289,7 +392,7 @@ class _Reader:
             raise self._missing(name)
         instant = parse_instant(value)
         if instant is None:
-            raise self._invalid(name, "an ISO 8601 string or a Unix timestamp")
+            raise self.invalid(name, "an ISO 8601 string or a Unix timestamp")
         return instant
 
 

@@ -7,7 +7,7 @@ The Chalice adapter builds an `IncomingRequest` from what API Gateway delivered 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
 from chalicelib.dailybot.models import JSONValue
@@ -28,10 +28,14 @@ class IncomingRequest:
 
 @dataclass(frozen=True)
 class OutgoingResponse:
-    """What the runtime answers: a status and a JSON object."""
+    """What the runtime answers: a status, a JSON object and any headers of its own."""
 
     status: int
     body: Mapping[str, JSONValue]
+    headers: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+
+    def with_header(self, name: str, value: str) -> OutgoingResponse:
+        return replace(self, headers=MappingProxyType({**self.headers, name: value}))
 
     @classmethod
     def refusal(cls, status: int, code: str, message: str) -> OutgoingResponse:

@@ -21,13 +21,14 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Final, Protocol
 
-from chalicelib.dailybot.client import DailybotClient
+from chalicelib.dailybot.call_options import CORRELATION_HEADER
 from chalicelib.dailybot.deadline import Deadline
 from chalicelib.dailybot.errors import DailybotError, InvalidRequest, ValidationFailed
 from chalicelib.dailybot.models import JSONValue
-from chalicelib.dailybot.tokens import ExchangeTokenBroker
 from chalicelib.observability import DeliveryObservation, logger, redactor
-from chalicelib.runtime.context import Activity, Context, PlatformSession
+from chalicelib.runtime.context import Context, PlatformSession
+from chalicelib.runtime.deferring import InvalidDeferral
+from chalicelib.runtime.execution import Ended, Execution, HandlerExecutor
 from chalicelib.runtime.idempotency.ledger import (
     DeliveryInProgress,
     DeliveryLedger,
@@ -43,14 +44,14 @@ from chalicelib.runtime.intake.delivery import (
 from chalicelib.runtime.intake.gates import freshness_problem, matching_signature
 from chalicelib.runtime.intake.http import IncomingRequest, OutgoingResponse
 from chalicelib.runtime.intake.worker import Overrun, wait_within, workers
-from chalicelib.runtime.jobs.deferral import JobCollector, origin_of
+from chalicelib.runtime.jobs.deferral import DeferralLimits, Deferring, JobCollector
 from chalicelib.runtime.jobs.queue import JobQueue
 from chalicelib.runtime.registration.cold_start import count_reconcile_error
 from chalicelib.runtime.registry import CommandRegistry, Handler
 from chalicelib.runtime.replies import (
     ACKNOWLEDGED,
     Reply,
-    as_reply,
+    deferral_refused_reply,
     failure_reply,
     in_progress_reply,
     overrun_reply,
@@ -139,24 +140,24 @@ class Intake:
         self,
         *,
         settings: Settings,
-        client: DailybotClient,
-        broker: ExchangeTokenBroker,
+        executor: HandlerExecutor,
         ledger: DeliveryLedger,
         registry: CommandRegistry,
         registration: RegistrationCheck | None = None,
         jobs: JobQueue | None = None,
+        deferral_limits: DeferralLimits | None = None,
         wall_clock: Callable[[], float] = time.time,
         accepted_signatures: Callable[[], Sequence[AcceptedSignature]] | None = None,
     ) -> None:
         self._settings = settings
         # Read on every delivery (through a cache) so a rotated signature needs no restart.
         self._accepted_signatures = accepted_signatures or (lambda: settings.signatures)
-        self._client = client
-        self._broker = broker
+        self._executor = executor
         self._ledger = ledger
         self._registry = registry
         self._registration = registration
         self._jobs = jobs
+        self._deferral_limits = deferral_limits or DeferralLimits()
         self._wall_clock = wall_clock
 
     def handle(self, request: IncomingRequest) -> OutgoingResponse:
@@ -171,7 +172,9 @@ class Intake:
                 500, "internal_error", "The delivery could not be handled.", outcome="failed"
             )
         observation.finish(verdict.outcome, status=verdict.response.status, reason=verdict.reason)
-        return verdict.response
+        if observation.correlation_id is None:
+            return verdict.response
+        return verdict.response.with_header(CORRELATION_HEADER, observation.correlation_id)
 
     def _handle(
         self, request: IncomingRequest, deadline: Deadline, observation: DeliveryObservation
@@ -191,7 +194,7 @@ class Intake:
             return Verdict.refused(401, *_OTHER_COMMAND)
         redactor.remember(delivery.exchange_token)
         observation.identify(
-            correlation_id=delivery.identity[:16], kind=delivery.kind, subject=delivery.subject
+            correlation_id=delivery.correlation_id, kind=delivery.kind, subject=delivery.subject
         )
         problem = freshness_problem(
             delivery.sent_at, self._wall_clock(), self._settings.max_delivery_age_seconds
@@ -240,62 +243,67 @@ class Intake:
         self, delivery: Delivery, deadline: Deadline, observation: DeliveryObservation
     ) -> Verdict:
         handler_deadline = deadline.shortened(self._settings.reply_margin_seconds)
-        tokens = self._broker.session(
-            delivery.organization_uuid, delivery.user_uuid, delivered=delivery.exchange_token
+        handler = self._handler_for(delivery)
+        collector = None
+        if self._jobs is not None:
+            deferring = Deferring(parent_identity=delivery.identity, delivery=delivery)
+            collector = JobCollector(self._registry, deferring, self._deferral_limits)
+        # A command's usage record is made while its handler runs on a worker, so the reply
+        # waits for the slower of the two, not for both in a row; a handler reading the
+        # activity log waits for the record first, so it sees its own invocation.
+        usage_recorded = (
+            threading.Event()
+            if handler is not None and delivery.kind is DeliveryKind.COMMAND
+            else None
         )
-        session = PlatformSession(self._client, tokens, handler_deadline)
-        registering = self._start_registration(delivery, session, handler_deadline)
+        execution = self._executor.start(
+            delivery,
+            handler_deadline,
+            deferrer=collector,
+            before_activity_read=None if usage_recorded is None else usage_recorded.wait,
+        )
+        registering = self._start_registration(delivery, execution.session, handler_deadline)
         try:
-            return self._run_handler(delivery, deadline, handler_deadline, session, observation)
+            if handler is None:
+                return self._unhandled(delivery)
+            beside = None
+            if usage_recorded is not None:
+                beside = lambda: self._record_usage(execution.context, observation, usage_recorded)  # noqa: E731
+            ended = execution.call(handler, beside=beside)
+            verdict = self._verdict(execution, ended, deadline, observation)
+            if ended.ok and collector is not None:
+                self._queue(collector)
+            return verdict
         finally:
             if registering is not None:
                 _join_registration(*registering)
 
-    def _run_handler(
+    def _verdict(
         self,
-        delivery: Delivery,
+        execution: Execution,
+        ended: Ended,
         deadline: Deadline,
-        handler_deadline: Deadline,
-        session: PlatformSession,
         observation: DeliveryObservation,
     ) -> Verdict:
-        handler = self._handler_for(delivery)
-        if handler is None:
-            return self._unhandled(delivery)
-        collector = JobCollector(self._registry, delivery.identity, origin_of(delivery))
-        # A command's usage record is made here while its handler runs on a worker, so the
-        # reply waits for the slower of the two, not for both in a row; a handler reading the
-        # activity log waits for the record first, so it sees its own invocation.
-        usage_recorded = threading.Event() if delivery.kind is DeliveryKind.COMMAND else None
-        context = Context(
-            delivery,
-            session,
-            storage_namespace=self._settings.storage_namespace,
-            user_namespace=self._settings.registry_namespace,
-            jobs=None if self._jobs is None else collector,
-            before_activity_read=usage_recorded.wait if usage_recorded else None,
-        )
-        job = workers.submit(lambda: as_reply(handler(context)))
-        if usage_recorded is not None:
-            try:
-                self._record_usage(context, observation)
-            finally:
-                usage_recorded.set()
-        try:
-            reply = wait_within(job, handler_deadline.remaining())
-        except Overrun:
+        delivery = execution.delivery
+        if ended.overran:
             observation.handler_errors += 1
             logger.warning("the handler overran its time budget")
+            execution.record_failure(
+                execution.overrun_error(),
+                action="handler_overran",
+                label=delivery.subject,
+                metadata={"kind": str(delivery.kind)},
+                within=self._failure_deadline(deadline),
+            )
             return Verdict.reply(overrun_reply(delivery.subject), "failed", "overrun")
-        except Exception as exc:
-            return self._failed(delivery, session, deadline, observation, exc)
-        self._queue(collector)
-        return Verdict.reply(reply)
+        if ended.error is None:
+            return Verdict.reply(ended.reply)
+        return self._failed(execution, ended.error, deadline, observation)
 
     def _queue(self, collector: JobCollector) -> None:
         """Queues what the run deferred, now that it finished (still inside its claim)."""
-        if self._jobs is None:
-            return
+        assert self._jobs is not None
         try:
             for message in collector.collected():
                 self._jobs.send(message)
@@ -335,7 +343,9 @@ class Intake:
         logger.warning("no handler for this delivery; acknowledged")
         return Verdict.reply(None, "answered", "no_handler")
 
-    def _record_usage(self, context: Context, observation: DeliveryObservation) -> None:
+    def _record_usage(
+        self, context: Context, observation: DeliveryObservation, recorded: threading.Event
+    ) -> None:
         """Records the invocation in the activity log; a failure never fails the command."""
         try:
             context.activity.record(
@@ -346,6 +356,8 @@ class Intake:
             logger.warning("could not record the command's usage", exc_info=True)
         except Exception:
             logger.exception("recording the command's usage failed")
+        finally:
+            recorded.set()
 
     def _refused(
         self, delivery: Delivery, exc: DailybotError, observation: DeliveryObservation
@@ -361,12 +373,12 @@ class Intake:
 
     def _failed(
         self,
-        delivery: Delivery,
-        session: PlatformSession,
+        execution: Execution,
+        exc: Exception,
         deadline: Deadline,
         observation: DeliveryObservation,
-        exc: Exception,
     ) -> Verdict:
+        delivery = execution.delivery
         if isinstance(exc, ValidationFailed | InvalidRequest):
             return self._refused(delivery, exc, observation)
         platform = isinstance(exc, DailybotError)
@@ -376,18 +388,19 @@ class Intake:
             observation.handler_errors += 1
         logger.exception("the handler failed", exc_info=exc)
         action = "platform_failed" if platform else "handler_failed"
-        # Best effort, within the margin kept for the reply: the platform may be what failed.
-        activity = Activity(
-            session.within(deadline.shortened(self._settings.reply_margin_seconds / 2))
+        reply = failure_reply(delivery.subject)
+        if isinstance(exc, InvalidDeferral):
+            # An author's mistake the user can be told plainly: the work was never queued.
+            action, reply = "invalid_deferral", deferral_refused_reply(delivery.subject, str(exc))
+        execution.record_failure(
+            exc,
+            action=action,
+            label=delivery.subject,
+            metadata={"kind": str(delivery.kind), "error": type(exc).__name__},
+            within=self._failure_deadline(deadline),
         )
-        try:
-            activity.record(
-                "error",
-                action,
-                label=delivery.subject,
-                metadata={"kind": str(delivery.kind), "error": type(exc).__name__},
-                user_uuid=delivery.user_uuid,
-            )
-        except DailybotError:
-            logger.warning("could not record the failure in the activity log", exc_info=True)
-        return Verdict.reply(failure_reply(delivery.subject), "failed", action)
+        return Verdict.reply(reply, "failed", action)
+
+    def _failure_deadline(self, deadline: Deadline) -> Deadline:
+        # Best effort, within the margin kept for the reply: the platform may be what failed.
+        return deadline.shortened(self._settings.reply_margin_seconds / 2)

@@ -1,6 +1,6 @@
 """`make jobs`: the dead-letter queue, listed and replayed.
 
-python app.py jobs                  list the dead jobs
+python app.py jobs                  list the dead jobs, each with why it is there
 python app.py jobs --replay ID      put one back on the queue (it runs again)
 python app.py jobs --replay-all     put every one back
 """
@@ -10,26 +10,12 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from typing import Protocol, TextIO, cast
+from typing import TextIO
 
-from chalicelib.runtime.jobs.queue import DeadJob
-from chalicelib.settings import SettingsError
-
-
-class DeadLetters(Protocol):
-    def dead_letters(self) -> list[DeadJob]: ...
-
-    def replay(self, job_id: str) -> bool: ...
+from chalicelib.runtime.jobs.queue import DeadJob, JobQueue
 
 
-def dead_letter_queue(queue: object) -> DeadLetters:
-    """`queue` as a dead-letter queue (both backends are), or SettingsError."""
-    if not (hasattr(queue, "dead_letters") and hasattr(queue, "replay")):
-        raise SettingsError(f"{queue!r} has no dead-letter queue to list")
-    return cast(DeadLetters, queue)
-
-
-def main(argv: Sequence[str], queue: DeadLetters, out: TextIO | None = None) -> int:
+def main(argv: Sequence[str], queue: JobQueue, out: TextIO | None = None) -> int:
     parser = argparse.ArgumentParser(prog="make jobs ARGS=...", description=__doc__)
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--replay", metavar="ID", help="replay the dead job ID")
@@ -58,9 +44,9 @@ def main(argv: Sequence[str], queue: DeadLetters, out: TextIO | None = None) -> 
 def _line(job: DeadJob) -> str:
     if job.message is None:
         return f"{job.id}  (unreadable message)  attempts={job.attempts}  {job.reason}".rstrip()
-    origin = job.message.origin
-    who = origin.user_uuid or origin.target_channel or "-"
+    delivery = job.message.delivery
+    who = delivery.user_uuid or delivery.target_channel or "-"
     return (
-        f"{job.id}  {job.message.job}  from {origin.subject or origin.kind} by {who}"
+        f"{job.id}  {job.message.job}  from {delivery.subject or delivery.kind} by {who}"
         f"  attempts={job.attempts}  {job.reason}".rstrip()
     )

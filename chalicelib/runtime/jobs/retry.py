@@ -7,14 +7,24 @@ from typing import Final
 
 MAX_DELAY_SECONDS: Final = 12 * 3600
 """SQS cannot hide a message for longer (its visibility timeout's maximum)."""
+BUSY_RECEIVES: Final = 2
+"""Receives of an SQS message that found its job held by another attempt (a duplicate message,
+a claim left by a crash): SQS counts them like attempts, so its redrive allows this many more."""
+
+
+def receives_before_redrive(attempts: int) -> int:
+    """The SQS queue's `maxReceiveCount` for `JOBS_ATTEMPTS=attempts`: the runtime dead-letters
+    a job itself after its last attempt; the redrive policy only catches a message whose
+    every receive crashed the function."""
+    return attempts + BUSY_RECEIVES
 
 
 @dataclass(frozen=True)
 class RetrySchedule:
     """`attempts` runs at most; the wait after attempt n is `base * 2**(n-1)`, capped."""
 
-    attempts: int = 3
-    base_seconds: float = 10.0
+    attempts: int
+    base_seconds: float
     max_seconds: float = MAX_DELAY_SECONDS
 
     def __post_init__(self) -> None:

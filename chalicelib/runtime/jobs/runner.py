@@ -1,70 +1,82 @@
 """One attempt of one job, run at most once per identity: the SQS handler and the local
 worker both call `JobRunner.run`.
 
-The attempt claims the job's identity in the idempotency store (its own key prefix), builds
-the job's `Context` (same organization, user and text as the delivery; an exchange token the
-broker fetches now, since the delivery's may have expired), runs the function, sends its
-result as a follow-up, queues the jobs it deferred, and only then completes the claim. A
-queue that delivers twice, or a worker that dies after the follow-up was recorded, finds the
-claim done and sends nothing more. A failure leaves the claim open for the next attempt;
-the last attempt sends one failure message, records an `error` activity and dead-letters it.
+The attempt claims the job's identity in the idempotency store (its own key prefix) and runs
+the function through the same execution path as a delivery's handler, with the delivery's
+context (its exchange token is not queued: one is fetched for the delivery's user, or for
+the user an event's deliveries act as). The attempt is abandoned at `timeout_seconds`, as the
+intake abandons an overrunning handler: its platform calls end with that deadline, and its
+late result and deferrals are dropped. Then, in this order: the jobs it deferred are queued
+(each runs once, by identity), its result is sent as a follow-up, and the claim is completed.
+The platform has no idempotency key for messages, so one window is left: a crash after the
+platform took the follow-up and before the claim is completed sends it again when the job
+runs again (at least once). A failure releases the claim for the next attempt; the last
+attempt (or a deferral the author got wrong) sends one failure message and records an
+`error` activity, each with time of its own, and dead-letters the job.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
-from enum import StrEnum
+from typing import Final
 
-from chalicelib.dailybot.client import DailybotClient
 from chalicelib.dailybot.deadline import Deadline
 from chalicelib.dailybot.errors import DailybotError
 from chalicelib.dailybot.models import JSONValue
-from chalicelib.dailybot.tokens import ExchangeTokenBroker
 from chalicelib.observability import logger
-from chalicelib.runtime.context import Activity, Context, Messages, PlatformSession
+from chalicelib.runtime.context import Messages
+from chalicelib.runtime.deferring import InvalidDeferral
+from chalicelib.runtime.execution import Execution, HandlerExecutor, JobLabel
 from chalicelib.runtime.idempotency.ledger import (
     DeliveryInProgress,
     DeliveryLedger,
     LedgerUnavailable,
     Replayed,
 )
-from chalicelib.runtime.intake.delivery import Delivery, DeliveryKind
-from chalicelib.runtime.jobs.deferral import JobCollector
+from chalicelib.runtime.jobs.deferral import DeferralLimits, Deferring, JobCollector
 from chalicelib.runtime.jobs.followup import follow_up, job_failure_reply
 from chalicelib.runtime.jobs.message import InvalidJobMessage, JobMessage
-from chalicelib.runtime.jobs.queue import JobQueue, JobSource, ReceivedJob
+from chalicelib.runtime.jobs.queue import JobQueue, Outcome, ReceivedJob, RunResult
 from chalicelib.runtime.jobs.retry import RetrySchedule
 from chalicelib.runtime.registry import CommandRegistry, JobFunction
-from chalicelib.runtime.replies import Reply, as_reply
+from chalicelib.runtime.replies import Reply
 
-
-class Outcome(StrEnum):
-    DONE = "done"  # ran, follow-up sent
-    DUPLICATE = "duplicate"  # already ran (or already gave up): nothing sent
-    RETRY = "retry"  # failed; runs again after `delay_seconds`
-    BUSY = "busy"  # another attempt holds the claim; try after it may have expired
-    DEAD = "dead"  # gave up (or cannot run): into the dead-letter queue
+REPORT_SECONDS: Final = 5.0
+"""Time of its own for a given-up job's failure message, and again for its `error` record."""
+SETTLE_SECONDS: Final = 5.0
+"""Time kept for the queue and the store around an attempt (claim, children, completion)."""
 
 
 @dataclass(frozen=True)
-class RunResult:
-    outcome: Outcome
-    delay_seconds: float = 0.0
-    reason: str = ""
+class JobTimings:
+    """How long one attempt may run, and what follows from it.
 
-    def settle(self, source: JobSource, received: ReceivedJob) -> None:
-        """Does with the received message what this result says."""
-        if self.outcome in (Outcome.DONE, Outcome.DUPLICATE):
-            source.delete(received)
-        elif self.outcome is Outcome.DEAD:
-            source.dead_letter(received, self.reason)
-        else:
-            counted = self.outcome is Outcome.RETRY
-            source.release(received, self.delay_seconds, counted=counted)
+    The claim's lock outlasts everything one attempt may do (its run, the failure report and
+    the queue and store calls around them), so no two attempts of one job overlap; the local
+    queue hides a received message for as long, so a crashed worker's job reappears when its
+    claim has expired.
+    """
+
+    timeout_seconds: float
+
+    @property
+    def attempt_seconds(self) -> float:
+        """The longest one attempt may take: its run, its two reports, the queue and store
+        calls around them (a Lambda job function's timeout must be at least this)."""
+        return self.timeout_seconds + 2 * REPORT_SECONDS + SETTLE_SECONDS
+
+    @property
+    def claim_seconds(self) -> int:
+        return math.ceil(self.attempt_seconds)
+
+    @property
+    def visibility_seconds(self) -> float:
+        return float(self.claim_seconds)
 
 
 class _AttemptFailed(Exception):
-    """The job raised on an attempt that is not its last: the claim is released."""
+    """The job failed on an attempt that is not its last: the claim is released."""
 
 
 class JobRunner:
@@ -74,31 +86,46 @@ class JobRunner:
         self,
         *,
         registry: CommandRegistry,
-        client: DailybotClient,
-        broker: ExchangeTokenBroker,
+        executor: HandlerExecutor,
         ledger: DeliveryLedger,
         queue: JobQueue,
         schedule: RetrySchedule,
-        timeout_seconds: float,
-        storage_namespace: str | None = None,
-        user_namespace: str = "dailybot-runtime",
+        timings: JobTimings,
+        limits: DeferralLimits | None = None,
     ) -> None:
         self._registry = registry
-        self._client = client
-        self._broker = broker
+        self._executor = executor
         self._ledger = ledger
         self._queue = queue
         self._schedule = schedule
-        self._timeout = timeout_seconds
-        self._storage_namespace = storage_namespace
-        self._user_namespace = user_namespace
+        self._timings = timings
+        self._limits = limits or DeferralLimits()
 
     @property
     def schedule(self) -> RetrySchedule:
         return self._schedule
 
+    @property
+    def timings(self) -> JobTimings:
+        return self._timings
+
     def run(self, received: ReceivedJob) -> RunResult:
         """One attempt of the job in `received`; never raises."""
+        logger.thread_safe_clear_keys()
+        try:
+            return self._run(received)
+        except Exception as exc:
+            # Nothing a message holds may stop a worker; the job waits in the dead letters.
+            logger.exception("the job could not be run")
+            return RunResult(Outcome.DEAD, reason=f"internal_error: {type(exc).__name__}")
+        finally:
+            logger.thread_safe_clear_keys()
+
+    def run_message(self, message: JobMessage, attempt: int = 1) -> RunResult:
+        """`run` for a message in hand (an in-process queue runs its jobs this way)."""
+        return self.run(ReceivedJob(message.encode(), attempt, handle=""))
+
+    def _run(self, received: ReceivedJob) -> RunResult:
         found = self._job_of(received)
         if isinstance(found, RunResult):
             return found
@@ -111,9 +138,9 @@ class JobRunner:
                 remember=_remembered,
             )
         except DeliveryInProgress:
-            # Another attempt holds the claim (or died holding it): look again a few times
-            # before the claim's lock can have expired.
-            return RunResult(Outcome.BUSY, self._ledger.lock_seconds / 4, "in_progress")
+            # Another attempt holds the claim (or died holding it): look again once the claim
+            # must have been completed or have expired.
+            return RunResult(Outcome.BUSY, self._ledger.lock_seconds, "in_progress")
         except LedgerUnavailable:
             logger.exception("the idempotency store failed")
             return RunResult(Outcome.BUSY, self._schedule.delay_after(1), "store_unavailable")
@@ -124,106 +151,99 @@ class JobRunner:
             return RunResult(Outcome.DUPLICATE)
         return outcome
 
-    def run_message(self, message: JobMessage, attempt: int = 1) -> RunResult:
-        """`run` for a message in hand (an in-process queue runs its jobs this way)."""
-        return self.run(ReceivedJob(message.encode(), attempt, handle=""))
-
     def _job_of(self, received: ReceivedJob) -> tuple[JobMessage, JobFunction] | RunResult:
-        """The message and its function, or why it cannot run (dead-lettered, kept for a
-        replay once a deploy brings the function back)."""
+        """The message and its function, or why it cannot run (dead-lettered at once: a
+        message that cannot be read never can be; an unknown job is kept for a replay once a
+        deploy brings its function back)."""
         try:
             message = JobMessage.decode(received.body)
         except InvalidJobMessage as exc:
             logger.error("a queued job cannot be read: %s", exc)
-            return RunResult(Outcome.DEAD, reason="invalid_message")
-        logger.append_keys(job=message.job, job_id=message.identity[:16])
+            return RunResult(Outcome.DEAD, reason=f"invalid_message: {exc}")
+        logger.thread_safe_append_keys(
+            job=message.job,
+            job_id=message.job_id,
+            correlation_id=message.delivery.correlation_id,
+            attempt=received.attempt,
+        )
         function = self._registry.job_named(message.job)
         if function is None:
             logger.error("no job is registered under this name")
-            return RunResult(Outcome.DEAD, reason="unknown_job")
+            return RunResult(Outcome.DEAD, reason=f"unknown_job: {message.job}")
         return message, function
 
     def _attempt(
         self, message: JobMessage, function: JobFunction, attempt: int, *, last: bool
     ) -> RunResult:
-        origin = message.origin
-        deadline = Deadline.after(self._timeout)
-        tokens = self._broker.session(origin.organization_uuid, origin.user_uuid, delivered=None)
-        session = PlatformSession(self._client, tokens, deadline)
-        collector = JobCollector(self._registry, message.identity, origin)
-        context = Context(
-            _delivery_of(message),
-            session,
-            storage_namespace=self._storage_namespace,
-            user_namespace=self._user_namespace,
-            jobs=collector,
+        deferring = Deferring(
+            parent_identity=message.identity,
+            delivery=message.delivery,
+            depth=message.chain,
+            parent_job=message.job,
         )
-        try:
-            reply = as_reply(function(context, **message.arguments))
-            if reply is not None:
-                self._send(reply, message, session)
-        except Exception as exc:
-            logger.warning("the job failed (attempt %d)", attempt, exc_info=True)
-            if not last:
-                raise _AttemptFailed from exc
-            self._give_up(message, session, exc, attempt)
-            return RunResult(Outcome.DEAD, reason=type(exc).__name__)
-        for deferred in collector.collected():
-            self._queue.send(deferred)
-        logger.info("the job ran (attempt %d)", attempt)
-        return RunResult(Outcome.DONE)
+        collector = JobCollector(self._registry, deferring, self._limits)
+        execution = self._executor.start(
+            message.delivery,
+            Deadline.after(self._timings.timeout_seconds),
+            job=JobLabel(message.job, message.identity),
+            deferrer=collector,
+        )
+        arguments = message.arguments
+        ended = execution.call(lambda ctx: function(ctx, **arguments))
+        failure: Exception | None = ended.error
+        if ended.overran:
+            failure = execution.overrun_error()
+        elif failure is None:
+            try:
+                # Children first: they are de-duplicated by identity, so queueing them again
+                # after a crash costs nothing, while a follow-up cannot be taken back.
+                for child in collector.collected():
+                    self._queue.send(child)
+                if ended.reply is not None:
+                    self._send(ended.reply, execution)
+            except Exception as exc:
+                failure = exc
+        if failure is None:
+            logger.info("the job ran (attempt %d)", attempt)
+            return RunResult(Outcome.DONE)
+        logger.warning("the job failed (attempt %d)", attempt, exc_info=failure)
+        if not last and not isinstance(failure, InvalidDeferral):
+            raise _AttemptFailed from failure
+        self._give_up(message, execution, failure, attempt)
+        reason = "invalid_deferral" if isinstance(failure, InvalidDeferral) else "failed"
+        return RunResult(Outcome.DEAD, reason=f"{reason}: {type(failure).__name__}")
 
-    def _send(self, reply: Reply, message: JobMessage, session: PlatformSession) -> None:
-        outgoing = follow_up(reply, message.origin)
+    def _send(self, reply: Reply, execution: Execution, within: Deadline | None = None) -> None:
+        outgoing = follow_up(reply, execution.delivery)
         if outgoing is None:
             logger.warning("the job's delivery names no user or channel; no follow-up sent")
             return
-        if message.origin.user_uuid:
-            Messages(session).send(outgoing)
-        else:  # an event's job: the API key alone, to the channel
-            session.with_key(session.client.send_message, outgoing)
+        session = execution.session if within is None else execution.session.within(within)
+        Messages(session).send(outgoing)
 
     def _give_up(
-        self, message: JobMessage, session: PlatformSession, exc: Exception, attempts: int
+        self, message: JobMessage, execution: Execution, error: Exception, attempts: int
     ) -> None:
-        logger.error("the job failed on its last attempt; dead-lettered", exc_info=exc)
+        logger.error("the job failed on its last attempt; dead-lettered", exc_info=error)
+        try:
+            reply = job_failure_reply(message.delivery, error)
+            self._send(reply, execution, within=Deadline.after(REPORT_SECONDS))
+        except DailybotError:
+            logger.warning("could not send the job's failure message", exc_info=True)
         metadata: dict[str, JSONValue] = {
             "kind": "job",
             "job": message.job,
-            "error": type(exc).__name__,
+            "error": type(error).__name__,
             "attempts": attempts,
         }
-        # Each best effort: the platform may be what failed.
-        try:
-            self._send(job_failure_reply(message.origin), message, session)
-        except DailybotError:
-            logger.warning("could not send the job's failure message", exc_info=True)
-        try:
-            Activity(session).record(
-                "error",
-                "job_failed",
-                label=message.job,
-                metadata=metadata,
-                user_uuid=message.origin.user_uuid,
-            )
-        except DailybotError:
-            logger.warning("could not record the job's failure in the activity log", exc_info=True)
+        execution.record_failure(
+            error,
+            action="job_failed",
+            label=message.job,
+            metadata=metadata,
+            within=Deadline.after(REPORT_SECONDS),
+        )
 
 
 def _remembered(result: RunResult) -> dict[str, JSONValue]:
     return {"outcome": str(result.outcome), "reason": result.reason}
-
-
-def _delivery_of(message: JobMessage) -> Delivery:
-    origin = message.origin
-    return Delivery(
-        kind=DeliveryKind(origin.kind),
-        identity=message.identity,
-        sent_at=origin.sent_at,
-        organization_uuid=origin.organization_uuid,
-        user_uuid=origin.user_uuid,
-        user_full_name=origin.user_full_name,
-        intent=origin.intent,
-        text=origin.text,
-        target_channel=origin.target_channel,
-    )

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Final
 
 from chalicelib.runtime.idempotency.sqlite_store import database_path
-from chalicelib.runtime.jobs.message import InvalidJobMessage, JobMessage
-from chalicelib.runtime.jobs.queue import DeadJob, ReceivedJob
+from chalicelib.runtime.jobs.message import JobMessage, decode_or_none
+from chalicelib.runtime.jobs.queue import DeadJob, JobQueue, QueueUnavailable, ReceivedJob
 
 _SCHEMA: Final = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -32,7 +32,7 @@ CREATE TABLE IF NOT EXISTS jobs (
 """
 
 
-class SQLiteJobQueue:
+class SQLiteJobQueue(JobQueue):
     """A job queue and its dead letters in the SQLite file at `path`."""
 
     def __init__(self, path: Path | str, *, busy_timeout_seconds: float = 10.0) -> None:
@@ -50,6 +50,16 @@ class SQLiteJobQueue:
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction; a file another process keeps locked past the busy timeout
+        (or cannot be opened) is `QueueUnavailable`."""
+        try:
+            with self._connection() as connection:
+                yield connection
+        except sqlite3.OperationalError as exc:
+            raise QueueUnavailable(f"{self!r}: {exc}") from exc
+
+    @contextmanager
+    def _connection(self) -> Iterator[sqlite3.Connection]:
         # One connection per operation: the API process and the worker both write here.
         self.path.parent.mkdir(parents=True, exist_ok=True)
         connection = sqlite3.connect(self.path, timeout=self._busy_timeout, isolation_level=None)
@@ -103,8 +113,10 @@ class SQLiteJobQueue:
             row = connection.execute(
                 "SELECT 1 FROM jobs WHERE dead = 0 AND visible_at <= ? LIMIT 1", (time.time(),)
             ).fetchone()
-        except sqlite3.OperationalError:  # no table yet: nothing was ever sent
-            return False
+        except sqlite3.OperationalError as exc:
+            if "no such table" in str(exc):  # nothing was ever sent
+                return False
+            raise QueueUnavailable(f"{self!r}: {exc}") from exc
         finally:
             connection.close()
         return row is not None
@@ -135,7 +147,11 @@ class SQLiteJobQueue:
             ).fetchall()
         return [
             DeadJob(
-                str(row["id"]), _decoded(row["body"]), row["body"], row["attempts"], row["reason"]
+                str(row["id"]),
+                decode_or_none(row["body"]),
+                row["body"],
+                row["attempts"],
+                row["reason"],
             )
             for row in rows
         ]
@@ -148,7 +164,7 @@ class SQLiteJobQueue:
             ).fetchone()
             if row is None:
                 return False
-            message = _decoded(row["body"])
+            message = decode_or_none(row["body"])
             body = row["body"] if message is None else message.replayed().encode()
             db.execute(
                 "UPDATE jobs SET dead = 0, attempts = 0, visible_at = ?, receipt = NULL,"
@@ -165,10 +181,3 @@ class SQLiteJobQueue:
     @staticmethod
     def _key(received: ReceivedJob) -> tuple[str, str]:
         return received.queue_id, received.handle
-
-
-def _decoded(body: str) -> JobMessage | None:
-    try:
-        return JobMessage.decode(body)
-    except InvalidJobMessage:
-        return None

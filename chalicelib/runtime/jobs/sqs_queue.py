@@ -1,34 +1,61 @@
 """Amazon SQS as the job queue (`JOBS_QUEUE=sqs://QUEUE-URL`), and its dead-letter queue.
 
-The API handler only sends. In Lambda the event source mapping receives and deletes; the
-job function changes a failed message's visibility to the retry's delay (the backoff), and
-after the queue's `maxReceiveCount` receives SQS moves it to the dead-letter queue.
-`receive`/`delete` serve a worker draining SQS outside Lambda; `dead_letters`/`replay`
-serve `make jobs`.
+The API handler only sends. In Lambda the event source mapping receives and deletes; the job
+function changes a failed message's visibility to the retry's delay (the backoff), and moves a
+message it gives up on (or cannot read) to the dead-letter queue itself, with the reason as a
+message attribute. The queue's redrive policy (`maxReceiveCount`) stays as the net under a
+function that dies on every receive. `receive`/`delete` serve a worker draining SQS outside
+Lambda; `dead_letters`/`replay` serve `make jobs`. Every SDK failure is `QueueUnavailable`.
 """
 
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, Final
 
 from chalicelib.runtime.jobs.message import InvalidJobMessage, JobMessage
-from chalicelib.runtime.jobs.queue import DeadJob, ReceivedJob
+from chalicelib.runtime.jobs.queue import DeadJob, JobQueue, QueueUnavailable, ReceivedJob
 from chalicelib.runtime.jobs.retry import MAX_DELAY_SECONDS
 
 RECEIVE_COUNT: Final = "ApproximateReceiveCount"
+REASON_ATTRIBUTE: Final = "reason"
 
 
 def sqs_client(endpoint_url: str | None = None) -> Any:
     # Only an SQS queue pays for boto3's import.
     import boto3  # type: ignore[import-untyped]  # noqa: PLC0415
+    from botocore.config import Config  # type: ignore[import-untyped]  # noqa: PLC0415
 
     region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
-    return boto3.session.Session().client("sqs", endpoint_url=endpoint_url, region_name=region)
+    # botocore's defaults wait a minute per call; a worker would sit that long on a dead
+    # endpoint before it could say so.
+    config = Config(connect_timeout=5, read_timeout=25, retries={"total_max_attempts": 2})
+    return boto3.session.Session().client(
+        "sqs", endpoint_url=endpoint_url, region_name=region, config=config
+    )
 
 
-class SQSJobQueue:
+@contextmanager
+def _sdk_errors(what: str) -> Iterator[None]:
+    """botocore's errors (an endpoint that does not answer, a refused call) as the queue's."""
+    from botocore.exceptions import (  # type: ignore[import-untyped]  # noqa: PLC0415
+        BotoCoreError,
+        ClientError,
+    )
+
+    try:
+        yield
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "error")
+        raise QueueUnavailable(f"{what}: SQS refused the call ({code})") from exc
+    except BotoCoreError as exc:
+        raise QueueUnavailable(f"{what}: {type(exc).__name__}") from exc
+
+
+class SQSJobQueue(JobQueue):
     """The SQS queue at `queue_url`."""
 
     def __init__(
@@ -37,6 +64,7 @@ class SQSJobQueue:
         self.queue_url = queue_url
         self._endpoint_url = endpoint_url
         self._client = client
+        self._dead_letter_url: str | None = None
 
     @property
     def client(self) -> Any:
@@ -48,43 +76,66 @@ class SQSJobQueue:
     def __repr__(self) -> str:
         return f"SQSJobQueue({self.queue_url!r})"
 
+    def _call(self, operation: str, **arguments: Any) -> Any:
+        with _sdk_errors(f"{operation} on {self.queue_url}"):
+            return getattr(self.client, operation)(**arguments)
+
     def send(self, message: JobMessage) -> None:
-        self.client.send_message(QueueUrl=self.queue_url, MessageBody=message.encode())
+        self._call("send_message", QueueUrl=self.queue_url, MessageBody=message.encode())
 
     def receive(self, visibility_seconds: float, wait_seconds: int = 1) -> ReceivedJob | None:
-        answer = self.client.receive_message(
+        answer = self._call(
+            "receive_message",
             QueueUrl=self.queue_url,
             MaxNumberOfMessages=1,
             WaitTimeSeconds=wait_seconds,
-            VisibilityTimeout=int(visibility_seconds),
+            VisibilityTimeout=int(min(visibility_seconds, MAX_DELAY_SECONDS)),
             MessageSystemAttributeNames=[RECEIVE_COUNT],
         )
         messages = answer.get("Messages") or []
         return received_from(messages[0]) if messages else None
 
     def delete(self, received: ReceivedJob) -> None:
-        self.client.delete_message(QueueUrl=self.queue_url, ReceiptHandle=received.handle)
+        self._call("delete_message", QueueUrl=self.queue_url, ReceiptHandle=received.handle)
 
     def release(self, received: ReceivedJob, delay_seconds: float, *, counted: bool) -> None:
         # SQS counts every receive: an attempt cannot be given back (`counted` is moot).
-        self.client.change_message_visibility(
+        self._call(
+            "change_message_visibility",
             QueueUrl=self.queue_url,
             ReceiptHandle=received.handle,
             VisibilityTimeout=int(min(delay_seconds, MAX_DELAY_SECONDS)),
         )
 
     def dead_letter(self, received: ReceivedJob, reason: str) -> None:
-        # Visible at once: its next receive exceeds maxReceiveCount and SQS redrives it.
-        self.release(received, 0, counted=True)
+        """Sends the body to the dead-letter queue with `reason`, then deletes it here (a crash
+        between the two leaves a copy here, which runs or dead-letters again: never none)."""
+        self._call(
+            "send_message",
+            QueueUrl=self.dead_letter_url(),
+            MessageBody=received.body,
+            MessageAttributes={
+                REASON_ATTRIBUTE: {"DataType": "String", "StringValue": reason or "unknown"}
+            },
+        )
+        self.delete(received)
 
-    # -- the dead-letter queue (`make jobs`, with the operator's credentials) ---------------
+    # -- the dead-letter queue --------------------------------------------------------------
 
     def dead_letter_url(self) -> str:
-        attributes = self.client.get_queue_attributes(
-            QueueUrl=self.queue_url, AttributeNames=["RedrivePolicy"]
-        )["Attributes"]
-        arn = json.loads(attributes["RedrivePolicy"])["deadLetterTargetArn"]
-        return str(self.client.get_queue_url(QueueName=arn.rsplit(":", 1)[1])["QueueUrl"])
+        """The queue's redrive target (read once): the one definition of where dead jobs go."""
+        if self._dead_letter_url is None:
+            attributes = self._call(
+                "get_queue_attributes", QueueUrl=self.queue_url, AttributeNames=["RedrivePolicy"]
+            ).get("Attributes", {})
+            if "RedrivePolicy" not in attributes:
+                raise QueueUnavailable(
+                    f"{self.queue_url} has no dead-letter queue (no RedrivePolicy)"
+                )
+            arn = json.loads(attributes["RedrivePolicy"])["deadLetterTargetArn"]
+            answer = self._call("get_queue_url", QueueName=arn.rsplit(":", 1)[1])
+            self._dead_letter_url = str(answer["QueueUrl"])
+        return self._dead_letter_url
 
     def dead_letters(self) -> list[DeadJob]:
         return [dead for dead, _ in self._peek_dead()]
@@ -95,8 +146,8 @@ class SQSJobQueue:
         for dead, handle in self._peek_dead(hold_seconds=30):
             if dead.id == job_id:
                 body = dead.body if dead.message is None else dead.message.replayed().encode()
-                self.client.send_message(QueueUrl=self.queue_url, MessageBody=body)
-                self.client.delete_message(QueueUrl=dlq, ReceiptHandle=handle)
+                self._call("send_message", QueueUrl=self.queue_url, MessageBody=body)
+                self._call("delete_message", QueueUrl=dlq, ReceiptHandle=handle)
                 return True
         return False
 
@@ -105,11 +156,13 @@ class SQSJobQueue:
         seen: dict[str, tuple[DeadJob, str]] = {}
         while True:
             messages = (
-                self.client.receive_message(
+                self._call(
+                    "receive_message",
                     QueueUrl=dlq,
                     MaxNumberOfMessages=10,
                     VisibilityTimeout=hold_seconds,
                     MessageSystemAttributeNames=[RECEIVE_COUNT],
+                    MessageAttributeNames=[REASON_ATTRIBUTE],
                 ).get("Messages")
                 or []
             )
@@ -117,45 +170,35 @@ class SQSJobQueue:
             if not fresh:
                 return list(seen.values())
             for raw in fresh:
-                received = received_from(raw)
-                try:
-                    message: JobMessage | None = JobMessage.decode(received.body)
-                except InvalidJobMessage:
-                    message = None
-                dead = DeadJob(raw["MessageId"], message, received.body, received.attempt, "")
-                seen[raw["MessageId"]] = (dead, received.handle)
+                seen[raw["MessageId"]] = (_dead_job(raw), raw["ReceiptHandle"])
+
+
+def _dead_job(raw: dict[str, Any]) -> DeadJob:
+    received = received_from(raw)
+    reason = raw.get("MessageAttributes", {}).get(REASON_ATTRIBUTE, {}).get("StringValue")
+    try:
+        message: JobMessage | None = JobMessage.decode(received.body)
+    except InvalidJobMessage as exc:
+        message, reason = None, reason or f"invalid_message: {exc}"
+    # Moved by the redrive policy, not by the runtime: every receive crashed.
+    return DeadJob(
+        raw["MessageId"], message, received.body, received.attempt, reason or "max_receives"
+    )
 
 
 def received_from(raw: dict[str, Any]) -> ReceivedJob:
     """A received job from an SQS message, as `ReceiveMessage` or a Lambda event has it."""
     attributes = raw.get("Attributes") or raw.get("attributes") or {}
     return ReceivedJob(
-        body=raw.get("Body", raw.get("body", "")),
-        attempt=int(attributes.get(RECEIVE_COUNT, 1)),
-        handle=raw.get("ReceiptHandle", raw.get("receiptHandle", "")),
-        queue_id=raw.get("MessageId", raw.get("messageId", "")),
+        body=str(raw.get("Body", raw.get("body", ""))),
+        attempt=_receive_count(attributes.get(RECEIVE_COUNT)),
+        handle=str(raw.get("ReceiptHandle", raw.get("receiptHandle", ""))),
+        queue_id=str(raw.get("MessageId", raw.get("messageId", ""))),
     )
 
 
-class LambdaBatch:
-    """The job source of one Lambda invocation: the event source mapping deletes what is not
-    reported failed; a retry or a dead letter is reported as a batch item failure."""
-
-    def __init__(self, queue: SQSJobQueue) -> None:
-        self._queue = queue
-        self.failures: list[str] = []
-
-    def delete(self, received: ReceivedJob) -> None:
-        return None  # the event source mapping deletes a message its batch did not fail
-
-    def release(self, received: ReceivedJob, delay_seconds: float, *, counted: bool) -> None:
-        self._queue.release(received, delay_seconds, counted=counted)
-        self.failures.append(received.queue_id)
-
-    def dead_letter(self, received: ReceivedJob, reason: str) -> None:
-        self._queue.dead_letter(received, reason)
-        self.failures.append(received.queue_id)
-
-    def response(self) -> dict[str, list[dict[str, str]]]:
-        """The partial batch response Lambda reads (`ReportBatchItemFailures`)."""
-        return {"batchItemFailures": [{"itemIdentifier": item} for item in self.failures]}
+def _receive_count(value: object) -> int:
+    try:
+        return max(1, int(str(value)))
+    except ValueError:
+        return 1

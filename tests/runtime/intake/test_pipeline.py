@@ -804,7 +804,7 @@ def test_a_token_fetched_for_a_delivery_never_reaches_the_logs(
     @commands.command("leaky")
     def leaky(ctx: Context) -> str:
         # A handler that digs the token out of its session and puts it in an error.
-        token = ctx.storage._session.as_user(lambda **call: call["exchange_token"].reveal())
+        token = ctx.storage._session.as_user(lambda options: options["exchange_token"].reveal())
         raise RuntimeError(f"careless {token}")
 
     runtime = make_runtime(commands=commands)

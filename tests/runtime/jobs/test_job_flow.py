@@ -14,17 +14,16 @@ from chalice.test import Client
 from app import main as app_main
 from chalicelib.runtime.composition import Runtime
 from chalicelib.runtime.jobs import admin
-from chalicelib.runtime.jobs.message import JobMessage, Origin
-from chalicelib.runtime.jobs.queue import ReceivedJob
-from chalicelib.runtime.jobs.runner import Outcome
+from chalicelib.runtime.jobs.message import JobMessage
+from chalicelib.runtime.jobs.queue import Outcome, ReceivedJob
 from chalicelib.runtime.jobs.sqlite_queue import SQLiteJobQueue
-from chalicelib.runtime.jobs.worker import drain, drainable
+from chalicelib.runtime.jobs.worker import drain
 from chalicelib.runtime.registry import CommandRegistry
-from chalicelib.settings import SettingsError
 from tests.runtime.conftest import Poster, RuntimeFactory
 from tests.runtime.deliveries import USER, invocation
 from tests.runtime.fake_platform import FakePlatform
 from tests.runtime.jobs import drills
+from tests.runtime.jobs.messages import message
 
 
 @pytest.fixture
@@ -45,13 +44,7 @@ def queue_of(runtime: Runtime) -> SQLiteJobQueue:
 
 def work(runtime: Runtime) -> int:
     """Runs every visible job (and what they queue) until none is left visible."""
-    return drain(
-        runtime.job_runner,
-        queue_of(runtime),
-        visibility_seconds=30,
-        stop=threading.Event(),
-        once=True,
-    )
+    return drain(runtime.job_runner, queue_of(runtime), stop=threading.Event(), once=True)
 
 
 def follow_ups(platform: FakePlatform) -> list[dict[str, Any]]:
@@ -173,12 +166,11 @@ def test_what_the_runner_cannot_run_is_dead_lettered(
     jobs_runtime: Runtime, platform: FakePlatform
 ) -> None:
     queue = queue_of(jobs_runtime)
-    queue.send(JobMessage("gone", "no-such-job", {}, Origin("command", "x", "org", "user")))
-    queue.send(JobMessage("x", "drill-silent", {}, Origin("command", "x", "org", "user")))
+    queue.send(message("no-such-job"))
 
     unknown = queue.receive(30)
     assert unknown is not None
-    assert jobs_runtime.job_runner.run(unknown).reason == "unknown_job"
+    assert jobs_runtime.job_runner.run(unknown).reason == "unknown_job: no-such-job"
     garbled = ReceivedJob("not a job", 1, "h")
     assert jobs_runtime.job_runner.run(garbled).outcome is Outcome.DEAD
 
@@ -215,14 +207,3 @@ def test_the_worker_command_drains_the_queue(
 
     assert app_main(["work", "--once"]) == 0
     assert len(follow_ups(platform)) == 1
-    with pytest.raises(SettingsError, match="cannot be drained"):
-        drainable(FakeSendOnlyQueue())
-    with pytest.raises(SettingsError, match="no dead-letter queue"):
-        admin.dead_letter_queue(FakeSendOnlyQueue())
-
-
-class FakeSendOnlyQueue:
-    """A queue that only takes jobs (what a test kit's in-process queue may be)."""
-
-    def send(self, message: JobMessage) -> None:
-        return None

@@ -10,13 +10,12 @@ import pytest
 
 from chalicelib.runtime import InvalidDeferral, Reply
 from chalicelib.runtime.intake.delivery import DeliveryRefused, parse_delivery
-from chalicelib.runtime.jobs.deferral import JobCollector
+from chalicelib.runtime.jobs.deferral import DeferralLimits, Deferring, JobCollector
 from chalicelib.runtime.jobs.followup import follow_up, job_failure_reply
 from chalicelib.runtime.jobs.message import (
     MAX_MESSAGE_BYTES,
     InvalidJobMessage,
     JobMessage,
-    Origin,
     job_identity,
 )
 from chalicelib.runtime.jobs.retry import MAX_DELAY_SECONDS, RetrySchedule
@@ -24,13 +23,15 @@ from chalicelib.runtime.registry import CommandRegistry
 from chalicelib.settings import DeliveryFields, Settings
 from tests.runtime.deliveries import invocation
 from tests.runtime.jobs import drills
+from tests.runtime.jobs.messages import command, event
 
-ORIGIN = Origin(kind="command", subject="drill", organization_uuid="org", user_uuid="user")
+DELIVERY = command("drill", "nap 1")
 
 
 @pytest.fixture
 def collector() -> JobCollector:
-    return JobCollector(drills.register(CommandRegistry()), "delivery-1", ORIGIN)
+    deferring = Deferring(parent_identity=DELIVERY.identity, delivery=DELIVERY)
+    return JobCollector(drills.register(CommandRegistry()), deferring, DeferralLimits())
 
 
 def test_a_registered_job_with_json_arguments_is_collected_once(collector: JobCollector) -> None:
@@ -93,12 +94,13 @@ def test_a_job_identity_is_the_delivery_the_name_and_the_canonical_arguments() -
 
 
 def test_a_message_survives_the_queue_and_a_replay_runs_under_a_new_key() -> None:
-    message = JobMessage("id-1", "drill-nap", {"seconds": 1}, ORIGIN)
+    identity = job_identity(DELIVERY.identity, "drill-nap", {"seconds": 1})
+    message = JobMessage(identity, "drill-nap", {"seconds": 1}, DELIVERY.without_token())
 
     assert JobMessage.decode(message.encode()) == message
-    assert message.run_key == "id-1"
+    assert message.run_key == identity
     replayed = message.replayed()
-    assert (replayed.identity, replayed.replay) == ("id-1", 1)
+    assert (replayed.identity, replayed.replay) == (identity, 1)
     assert replayed.run_key != message.run_key
     for body in ("not json", "[]", json.dumps({"identity": "x"}), json.dumps({"origin": 1})):
         with pytest.raises(InvalidJobMessage):
@@ -110,9 +112,9 @@ def test_the_retry_schedule_doubles_from_the_base_and_stops_after_the_attempts()
 
     assert [schedule.delay_after(n) for n in (1, 2, 3)] == [10.0, 20.0, 40.0]
     assert [schedule.is_last(n) for n in (1, 2, 3, 4)] == [False, False, True, True]
-    assert RetrySchedule(base_seconds=60).delay_after(30) == MAX_DELAY_SECONDS
+    assert RetrySchedule(3, base_seconds=60).delay_after(30) == MAX_DELAY_SECONDS
     with pytest.raises(ValueError, match="at least once"):
-        RetrySchedule(attempts=0)
+        RetrySchedule(attempts=0, base_seconds=1)
     settings = Settings.from_env({"JOBS_ATTEMPTS": "5", "JOBS_BACKOFF_SECONDS": "2"})
     assert (settings.jobs_attempts, settings.jobs_backoff_seconds) == (5, 2.0)
     assert Settings.from_env({}).jobs_attempts == 3
@@ -120,9 +122,9 @@ def test_the_retry_schedule_doubles_from_the_base_and_stops_after_the_attempts()
 
 def test_a_follow_up_goes_to_the_channel_else_the_user() -> None:
     reply = Reply("Done", image_url="https://example.test/chart.png")
-    in_channel = Origin("command", "report", "org", user_uuid="user", target_channel="C42")
-    direct = Origin("command", "report", "org", user_uuid="user")
-    nobody = Origin("event", "kudos.posted", "org")
+    in_channel = command("report", target_channel={"id": "C42", "is_channel_message": True})
+    direct = command("report")
+    nobody = event("kudos.posted")
 
     to_channel = follow_up(reply, in_channel)
     to_user = follow_up(reply, direct)
@@ -132,10 +134,11 @@ def test_a_follow_up_goes_to_the_channel_else_the_user() -> None:
     assert to_channel.target_users == ()
     assert to_channel.image_url == reply.image_url
     assert to_user is not None
-    assert to_user.target_users == ("user",)
+    assert to_user.target_users == (direct.user_uuid,)
     assert follow_up(reply, nobody) is None
-    assert "*report*" in job_failure_reply(direct).message
-    assert "your request" in job_failure_reply(Origin("command", "", "org")).message
+    assert "*report*" in job_failure_reply(direct, RuntimeError()).message
+    deferral = job_failure_reply(direct, InvalidDeferral("JOBS_MAX_CHAIN allows 10"))
+    assert "JOBS_MAX_CHAIN allows 10" in deferral.message
 
 
 def test_the_delivery_names_its_channel_in_a_configurable_field() -> None:

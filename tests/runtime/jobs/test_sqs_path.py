@@ -18,19 +18,18 @@ from chalice.test import Client
 from app import app, container
 from chalicelib.runtime.composition import Runtime, build_runtime
 from chalicelib.runtime.jobs import admin
-from chalicelib.runtime.jobs.message import JobMessage, Origin
+from chalicelib.runtime.jobs.message import JobMessage
 from chalicelib.runtime.jobs.queue import ReceivedJob
+from chalicelib.runtime.jobs.retry import receives_before_redrive
 from chalicelib.runtime.jobs.sqs_queue import SQSJobQueue
 from chalicelib.runtime.registry import CommandRegistry
-from chalicelib.settings import SettingsError
 from tests.runtime.conftest import RuntimeFactory
-from tests.runtime.deliveries import USER
 from tests.runtime.fake_platform import FakePlatform
 from tests.runtime.jobs import drills
+from tests.runtime.jobs.messages import message
 from tests.servers import moto_server
 
 ATTEMPTS = 3
-ORIGIN = Origin("command", "drill", "11111111-1111-4111-8111-111111111111", USER, "Jane Doe")
 
 
 @pytest.fixture(scope="module")
@@ -41,23 +40,22 @@ def endpoint() -> Iterator[str]:
 
 @pytest.fixture
 def queue(endpoint: str) -> SQSJobQueue:
-    """A fresh queue whose dead-letter queue takes a message after `ATTEMPTS` receives."""
+    """A fresh queue with a redrive policy as the template writes it for `ATTEMPTS`."""
     sqs = boto3.client("sqs", endpoint_url=endpoint, region_name="us-east-1")
     name = f"jobs-{uuid.uuid4().hex[:8]}"
     dlq_url = sqs.create_queue(QueueName=f"{name}-dlq")["QueueUrl"]
     dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
         "QueueArn"
     ]
-    redrive = {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(ATTEMPTS)}
+    redrive = {
+        "deadLetterTargetArn": dlq_arn,
+        "maxReceiveCount": str(receives_before_redrive(ATTEMPTS)),
+    }
     url = sqs.create_queue(
         QueueName=name,
         Attributes={"VisibilityTimeout": "30", "RedrivePolicy": json.dumps(redrive)},
     )["QueueUrl"]
     return SQSJobQueue(url, endpoint_url=endpoint)
-
-
-def message(job: str = "drill-nap", **arguments: Any) -> JobMessage:
-    return JobMessage(uuid.uuid4().hex, job, arguments or {"seconds": 0}, ORIGIN)
 
 
 def test_send_receive_hide_release_and_delete(queue: SQSJobQueue) -> None:
@@ -81,7 +79,9 @@ def test_send_receive_hide_release_and_delete(queue: SQSJobQueue) -> None:
     assert queue.receive(visibility_seconds=30, wait_seconds=0) is None
 
 
-def test_after_its_attempts_a_job_is_redriven_listed_and_replayed(queue: SQSJobQueue) -> None:
+def test_after_its_attempts_a_job_is_dead_lettered_listed_and_replayed(
+    queue: SQSJobQueue,
+) -> None:
     queue.send(message("drill-broken", note="x"))
     for attempt in range(1, ATTEMPTS + 1):
         received = queue.receive(visibility_seconds=30)
@@ -90,12 +90,13 @@ def test_after_its_attempts_a_job_is_redriven_listed_and_replayed(queue: SQSJobQ
         if attempt < ATTEMPTS:
             queue.release(received, 0, counted=True)
         else:
-            queue.dead_letter(received, "DrillFailure")
+            queue.dead_letter(received, "failed: DrillFailure")
 
-    assert queue.receive(visibility_seconds=30, wait_seconds=0) is None  # moved by the redrive
+    assert queue.receive(visibility_seconds=30, wait_seconds=0) is None  # moved at once
     (dead,) = queue.dead_letters()
     assert dead.message is not None
     assert dead.message.job == "drill-broken"
+    assert dead.reason == "failed: DrillFailure"
     out = io.StringIO()
     assert admin.main([], queue, out) == 0
     assert dead.id in out.getvalue()
@@ -155,14 +156,23 @@ def test_the_chalice_sqs_handler_runs_a_job_and_retries_a_failing_one(
 
         queue.send(message("drill-broken", note="x"))
         answers = [invoke(client, queue) for _ in range(ATTEMPTS)]
-        assert all(len(answer["batchItemFailures"]) == 1 for answer in answers)
+        # Retries are reported failed; the last attempt moves the message itself.
+        assert [len(answer["batchItemFailures"]) for answer in answers] == [1, 1, 0]
         assert queue.receive(visibility_seconds=30, wait_seconds=0) is None
         assert len(queue.dead_letters()) == 1
         failures = [call.body for call in platform.calls_to("send-message/")][1:]
         assert [m["message"][:33] for m in failures] == ["Sorry, I couldn't finish the work"]
 
 
-def test_the_sqs_handler_refuses_a_queue_that_is_not_sqs(make_runtime: RuntimeFactory) -> None:
+def test_the_sqs_handler_reports_what_it_cannot_run_and_never_raises(
+    make_runtime: RuntimeFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
     make_runtime()
-    with Client(app, stage_name="test") as client, pytest.raises(SettingsError):
-        client.lambda_.invoke("job_runner", client.events.generate_sqs_event(["{}"]))
+    with Client(app, stage_name="test") as client:
+        event = client.events.generate_sqs_event(["{}"])
+        record = event["Records"][0]
+        # The runtime cannot start: every record is reported failed, to come again.
+        monkeypatch.delenv("DAILYBOT_API_KEY")
+        container.reset(None)
+        answer = client.lambda_.invoke("job_runner", event).payload
+        assert answer == {"batchItemFailures": [{"itemIdentifier": record["messageId"]}]}
