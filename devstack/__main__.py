@@ -2,6 +2,8 @@
 worker, until Ctrl-C.
 
 The emulator serves the playground page at its root and knows every intent the app registers.
+A job worker that exits is said and started again (jobs wait in their queue meanwhile); the
+emulator and the app keep serving. Any other process exiting stops the stack.
 """
 
 from __future__ import annotations
@@ -54,13 +56,11 @@ def main(argv: list[str] | None = None) -> int:
             environment["DAILYBOT_MAX_DELIVERY_AGE"] = "0"
         app = Process("app", app_command(ports), environment)
         processes.append(app)
-        processes.append(Process("worker", WORKER_COMMAND, app_environment(ports)))
+        processes.append(Process(WORKER_NAME, WORKER_COMMAND, app_environment(ports)))
         wait_ready(emulator, f"http://127.0.0.1:{ports.emulator}/_emulator/health")
         wait_ready(app, f"http://127.0.0.1:{ports.app}/health")
         print(_banner(ports), flush=True)
-        while all(process.running() for process in processes):
-            time.sleep(0.5)
-        stopped = [p.name for p in processes if not p.running()]
+        stopped = supervise(processes, restartable={WORKER_NAME})
         print(f"{', '.join(stopped)} stopped; see {STATE_DIR}/*.log", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
@@ -72,6 +72,35 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         for process in reversed(processes):
             process.stop()
+
+
+WORKER_NAME = "worker"
+# A process restarted this often within the window is given up on (it cannot start).
+RESTARTS_ALLOWED = 5
+RESTART_WINDOW_SECONDS = 60.0
+
+
+def supervise(processes: list[Process], *, restartable: set[str]) -> list[str]:
+    """Watches the processes until one that may not be restarted stops (answers their names);
+    a restartable one is said and started again, unless it keeps dying."""
+    restarts: dict[str, list[float]] = {}
+    while True:
+        time.sleep(0.5)
+        stopped = [p for p in processes if not p.running()]
+        for process in stopped:
+            now = time.monotonic()
+            recent = [t for t in restarts.get(process.name, []) if now - t < RESTART_WINDOW_SECONDS]
+            if process.name not in restartable or len(recent) >= RESTARTS_ALLOWED:
+                return [p.name for p in stopped]
+            code = process.popen.returncode
+            print(
+                f"the {process.name} exited (status {code}); starting it again"
+                f" (see {process.log_path})",
+                file=sys.stderr,
+                flush=True,
+            )
+            restarts[process.name] = [*recent, now]
+            process.restart()
 
 
 def _banner(ports: Ports) -> str:

@@ -23,6 +23,7 @@ STATE_DIR: Final = Path(os.environ.get("DEVSTACK_STATE_DIR") or ROOT / ".local")
 CHALICE: Final = ("-c", "import sys; from chalice.cli import main; sys.exit(main())")
 
 LOCAL_API_KEY: Final = "local-api-key-acme-0001"  # the emulator's default fixtures
+LOCAL_OWNER: Final = "aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa"  # Jane Doe, who owns Acme's command
 # Each command's signature in the emulator's default fixtures, bound to that command.
 LOCAL_COMMAND_SIGNATURES: Final = {
     "c0000000-0000-4000-8000-000000000001": "local-signature-acme-0001",
@@ -99,6 +100,7 @@ def app_environment(ports: Ports) -> dict[str, str]:
         "DAILYBOT_API_KEY": LOCAL_API_KEY,
         "DAILYBOT_SIGNATURES": LOCAL_SIGNATURES,
         "DAILYBOT_PUBLIC_URL": f"http://127.0.0.1:{ports.app}/dailybot",
+        "DAILYBOT_OWNER_UUID": LOCAL_OWNER,
         "IDEMPOTENCY_STORE": f"sqlite:///{STATE_DIR / 'idempotency.sqlite3'}",
         "JOBS_QUEUE": f"sqlite:///{STATE_DIR / 'jobs.sqlite3'}",
         "POWERTOOLS_TRACE_DISABLED": "true",
@@ -115,22 +117,35 @@ def app_environment(ports: Ports) -> dict[str, str]:
 
 
 class Process:
-    """A child process with its output going to a log file under `.local/`."""
+    """A child process with its output going to a log file under `.local/`, and its PID in
+    `.local/<name>.pid` (what `kill` needs, and what tests read)."""
 
     def __init__(self, name: str, args: Sequence[str], env: Mapping[str, str]) -> None:
         self.name = name
         self.log_path = STATE_DIR / f"{name}.log"
-        with self.log_path.open("wb") as log:
-            self.popen = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
-                [sys.executable, *args],
+        self.pid_path = STATE_DIR / f"{name}.pid"
+        self._args = list(args)
+        self._env = {**os.environ, **env}
+        self.popen = self._start("wb")
+
+    def _start(self, mode: str) -> subprocess.Popen[bytes]:
+        with self.log_path.open(mode) as log:
+            popen = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
+                [sys.executable, *self._args],
                 cwd=ROOT,
-                env={**os.environ, **env},
+                env=self._env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
+        self.pid_path.write_text(f"{popen.pid}\n")
+        return popen
 
     def running(self) -> bool:
         return self.popen.poll() is None
+
+    def restart(self) -> None:
+        """Starts it again after it exited, its log continued."""
+        self.popen = self._start("ab")
 
     def stop(self) -> None:
         if self.running():

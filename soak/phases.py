@@ -6,8 +6,8 @@
 - `DeliveryCrashes`: an app killed (SIGKILL) while a handler is stalled in a platform call,
   then restarted; Dailybot redelivers after the lock expires, to every live app at once.
 - `DeferredJobs`: deliveries of commands that defer a job (a share duplicated, a few jobs
-  failing on every attempt), then a job worker killed (SIGKILL) mid-job and restarted; waits
-  for every job's follow-up or failure message.
+  failing on every attempt), waits for every job's follow-up or failure message, then kills
+  a job worker (SIGKILL) at each step of a job (`soak.job_crashes`), `--job-crashes` rounds.
 - `StaleReplays`: captured deliveries sent again once older than the freshness window.
 """
 
@@ -20,9 +20,9 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Final, Protocol
 
-from chalicelib.runtime.jobs.runner import JobTimings
-from soak.job_texts import FAILING_INTENTS, JOB_INTENT, STARTED, failure_marker, follow_up_text
-from soak.run import CrashRecord, JobRecord, SoakRun, WorkerCrash, wait_until
+from soak.job_crashes import Platform, StepOutcome, crash_every_step
+from soak.job_texts import FAILING_INTENTS, JOB_INTENT, failure_marker, follow_up_text
+from soak.run import CrashRecord, JobRecord, SoakRun, wait_until
 
 FAULT_PATHS: Final = ("/v1/platform/storage/", "/v1/platform/activity/")
 SPIKE_MS: Final = 3000
@@ -176,25 +176,19 @@ class DeferredJobs:
                         pool.submit(run.invoke_job, key, JOB_INTENT, nap, fails=False)
         finally:
             run.router.duplicate_share = 0.0
-        for n in range(s.job_crashes):
-            run.journal.worker_crashes.append(self._crash(run, n))
         self._await_messages(run)
+        for n in range(s.job_crashes):
+            run.journal.job_crashes += self._crash_every_step(run, n)
 
-    def _crash(self, run: SoakRun, n: int) -> WorkerCrash:
-        """A job that outlasts the kill but fits its timeout; the worker dies while it sleeps."""
-        key, worker = run.key(f"{self.name}-crash", n), run.stack.worker
-        seconds = run.settings.job_timeout_seconds - 2
-        run.invoke_job(key, JOB_INTENT, f"{seconds}", fails=False)
-        started = wait_until(
-            lambda: any(
-                STARTED in line and f'"{key}"' in line for line in worker.log().splitlines()
-            ),
-            timeout=run.settings.job_timeout_seconds * 2 + run.settings.jobs * JOB_NAP_SECONDS,
-            step=0.05,
+    @staticmethod
+    def _crash_every_step(run: SoakRun, n: int) -> list[StepOutcome]:
+        world = run.stack.world
+        platform = Platform(
+            world.organization_uuid, world.user_uuid, world.user_full_name, run.view.messages
         )
-        mid_job = started and follow_up_text(key) not in run.view.messages()
-        exit_status = worker.kill()
-        return WorkerCrash(key, mid_job, exit_status, worker.restart())
+        return crash_every_step(
+            run.stack.worker_environment, run.stack.logs / f"job-crashes-{n}", platform
+        )
 
     @staticmethod
     def _await_messages(run: SoakRun) -> None:
@@ -206,9 +200,7 @@ class DeferredJobs:
             messages = run.view.messages()
             return all(any(marker in m for m in messages) for marker in wanted)
 
-        # A killed worker's job reappears once its claim has expired.
-        claim = JobTimings(s.job_timeout_seconds).claim_seconds
-        bound = claim * (s.job_crashes + 1) + s.jobs * JOB_NAP_SECONDS + 10
+        bound = s.job_timeout_seconds * 2 + s.jobs * JOB_NAP_SECONDS + 10
         if wait_until(arrived, timeout=bound, step=0.25):
             time.sleep(DOUBLE_WINDOW)
         run.journal.follow_ups = run.view.messages()

@@ -16,6 +16,7 @@ from typing import Any, Final
 import httpx
 
 from soak.bad_input import KINDS, BadDelivery, Refusal, bad_delivery, send
+from soak.job_crashes import StepOutcome
 from soak.platform_view import PlatformView
 from soak.router import Arrival, Copy, Router
 from soak.settings import REPLY_BUDGET_SECONDS, SoakSettings
@@ -81,14 +82,6 @@ class JobRecord:
         return self.status == 200 and bool(self.message)
 
 
-@dataclass(frozen=True)
-class WorkerCrash:
-    key: str
-    mid_job: bool  # the job had started and sent nothing yet when the worker was killed
-    exit_status: int | None
-    restarted: bool
-
-
 @dataclass
 class Journal:
     invocations: list[Invocation] = field(default_factory=list)
@@ -96,7 +89,7 @@ class Journal:
     usage_added: dict[str, int] = field(default_factory=dict)  # phase -> usage records added
     crashes: list[CrashRecord] = field(default_factory=list)
     jobs: list[JobRecord] = field(default_factory=list)
-    worker_crashes: list[WorkerCrash] = field(default_factory=list)
+    job_crashes: list[StepOutcome] = field(default_factory=list)
     follow_ups: list[str] = field(default_factory=list)  # the platform's messages at the end
     faults_injected: Counter[str] = field(default_factory=Counter)
     faulted_calls: int = 0

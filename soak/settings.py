@@ -30,7 +30,7 @@ class SoakSettings:
     crashes: int = 2
     jobs: int = 40
     job_failures: int = 5
-    job_crashes: int = 2
+    job_crashes: int = 1
     job_timeout_seconds: int = 5
     lock_seconds: int = 11
     max_age_seconds: int = 20
@@ -121,7 +121,7 @@ def parse_settings(argv: list[str] | None = None) -> SoakSettings:
         ("crashes", int, "app processes killed mid-handler"),
         ("jobs", int, "deliveries of a command that defers a job (a share duplicated)"),
         ("job-failures", int, f"of those, jobs that always fail (at most {MAX_FAILING})"),
-        ("job-crashes", int, "job workers killed mid-job"),
+        ("job-crashes", int, "rounds of killing a job worker at each step of a job"),
         ("job-timeout", int, "JOBS_TIMEOUT_SECONDS: a killed worker's job runs again after it"),
         ("lock-seconds", int, "IDEMPOTENCY_LOCK_SECONDS of the apps"),
         ("max-age", int, "DAILYBOT_MAX_DELIVERY_AGE of the apps"),

@@ -41,6 +41,7 @@ class World:
 
     organization_uuid: str
     user_uuid: str
+    user_full_name: str
     command_uuid: str
     intent: str
     signature: str
@@ -59,6 +60,7 @@ class World:
         return cls(
             organization_uuid=command["organization_uuid"],
             user_uuid=user["uuid"],
+            user_full_name=user["full_name"],
             command_uuid=command["uuid"],
             intent=command["intent"],
             signature=command["signature"],
@@ -201,7 +203,8 @@ class Stack:
             with ThreadPoolExecutor(max_workers=2) as pool:
                 moto = pool.submit(self._start_moto, moto_port)
                 emulator = pool.submit(self._start_emulator, emulator_port, directory)
-                self.worker = JobWorker({**os.environ, **self._app_env(free_port())}, self.logs)
+                self.worker_environment = self._app_env(free_port())
+                self.worker = JobWorker({**os.environ, **self.worker_environment}, self.logs)
                 self.worker.start()
                 self.apps = AppFleet([free_port() for _ in range(settings.apps)], self._start_app)
                 moto.result()

@@ -18,10 +18,19 @@ from soak.settings import SHORT
 
 pytestmark = [pytest.mark.soak, pytest.mark.e2e]
 
-ROWS = ["load", "duplicates", "platform faults", "crashes", "bad input", "secrets", "nothing lost"]
+ROWS = [
+    "load",
+    "duplicates",
+    "platform faults",
+    "crashes",
+    "job crashes",
+    "bad input",
+    "secrets",
+    "nothing lost",
+]
 
 
-@pytest.mark.timeout(90)
+@pytest.mark.timeout(180)
 def test_every_row_of_the_short_soak_holds(tmp_path: Path) -> None:
     lines: list[str] = []
 

@@ -198,3 +198,84 @@ def test_fixtures_without_a_usable_api_key_are_refused(tmp_path: Path) -> None:
 
     with pytest.raises(KitError, match="no API key has the AUTH_FETCH_EXCHANGE_TOKEN scope"):
         load_kit_world(fixtures, ["vote"])
+
+
+# -- a handler's mistakes fail the author's test ----------------------------------------------
+
+
+@pytest.fixture
+def mistaken(pytestconfig: pytest.Config) -> Iterator[Dailybot]:
+    """The kit around a registry whose handlers get things wrong."""
+    registry = CommandRegistry()
+    registry.job("kit-loop")(loop_job)
+    registry.command("divide")(divide)
+    registry.command("loop")(start_loop)
+    deployment = Deployment.from_module("app").with_registry(registry)
+    world = load_kit_world(DEFAULT_FIXTURES, registry.commands())
+    with open_dailybot(deployment, world) as kit:
+        yield kit
+
+
+def divide(ctx: Context) -> str:
+    """Divides by the number typed"""
+    return f"{100 / int(ctx.text)}"
+
+
+def loop_job(ctx: Context) -> str:
+    ctx.defer(loop_job)
+    return "again"
+
+
+def start_loop(ctx: Context) -> str:
+    """Starts a job that defers itself"""
+    ctx.defer(loop_job)
+    return "started"
+
+
+def test_a_handler_that_raises_fails_the_test_with_its_exception(mistaken: Dailybot) -> None:
+    with pytest.raises(KitError, match="raised ZeroDivisionError: division by zero") as raised:
+        mistaken.invoke("divide 0")
+
+    assert isinstance(raised.value.__cause__, ZeroDivisionError)
+    assert 'return f"{100 / int(ctx.text)}"' in str(raised.value)  # the traceback's line
+    assert mistaken.invoke("divide 4").message == "25.0"
+
+
+def test_a_test_may_expect_the_friendly_reply(mistaken: Dailybot) -> None:
+    with mistaken.expecting_errors() as errors:
+        reply = mistaken.invoke("divide 0")
+
+    assert "something went wrong" in reply.message
+    [failure] = errors
+    assert (failure.subject, failure.job) == ("divide", None)
+    assert isinstance(failure.error, ZeroDivisionError)
+
+
+def test_a_job_that_defers_itself_fails_with_the_chain_limit_not_a_timeout(
+    mistaken: Dailybot,
+) -> None:
+    with pytest.raises(KitError, match="JOBS_MAX_CHAIN allows 10") as raised:
+        mistaken.invoke("loop")
+
+    assert "job 'kit-loop' of 'loop'" in str(raised.value)
+    # Jobs 1 to 9 of the chain answered; the 10th could not defer an 11th, and said so.
+    *answered, told = [m.message for m in mistaken.messages]
+    assert answered == ["again"] * 9
+    assert told.startswith("Sorry, the work for *loop* could not go on: job 'kit-loop'")
+
+
+def test_a_failing_handler_shows_its_traceback_in_the_author_s_test(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(
+        """
+        def test_recall(dailybot):
+            dailybot.fail("/v1/platform/storage/", 500, times=5)
+            dailybot.invoke("forget color")
+        """
+    )
+
+    result = pytester.runpytest_inprocess("-p", "testkit.plugin")
+
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*KitError: the handler of 'forget' raised *", "*Traceback*"])

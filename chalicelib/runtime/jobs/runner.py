@@ -72,7 +72,9 @@ class JobTimings:
 
     @property
     def visibility_seconds(self) -> float:
-        return float(self.claim_seconds)
+        # A little longer than the claim: a crashed attempt's message reappears once its
+        # claim has expired, not just before (which would only find it busy).
+        return float(self.claim_seconds + 2)
 
 
 class _AttemptFailed(Exception):

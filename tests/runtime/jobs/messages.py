@@ -31,3 +31,27 @@ def message(
     arguments = arguments or ({"seconds": 0} if job == "drill-nap" else {})
     identity = job_identity(uuid.uuid4().hex, job, arguments)
     return JobMessage(identity, job, arguments, (delivery or command()).without_token(), chain)
+
+
+def poisoned_bodies() -> dict[str, str]:
+    """Queue bodies a hostile or broken producer could write, by what is wrong with them."""
+    good = json.loads(message("drill-silent").encode())
+
+    def changed(**fields: Any) -> str:
+        body = json.loads(json.dumps(good))
+        for path, value in fields.items():
+            target = body
+            *parents, leaf = path.split("__")
+            for parent in parents:
+                target = target[parent]
+            target[leaf] = value
+        return json.dumps(body)
+
+    return {
+        "bogus kind": changed(delivery__kind="bogus"),
+        "job is a list": changed(job=["drill-silent"]),
+        "sent_at is yesterday": changed(delivery__sent_at="yesterday"),
+        "organization is an object": changed(delivery__organization_uuid={}),
+        "100,000 nested [": "[" * 100_000,
+        "not JSON": "{not json",
+    }
