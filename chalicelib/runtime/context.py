@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, Unpack
 
 from chalicelib.dailybot.client import DailybotClient
 from chalicelib.dailybot.deadline import Deadline
@@ -22,6 +22,7 @@ from chalicelib.dailybot.models import (
     JSONValue,
     OutgoingMessage,
     ScheduledExecution,
+    ScheduleOptions,
     ScheduleSpec,
 )
 from chalicelib.redaction import Secret
@@ -139,30 +140,10 @@ class Schedules:
     def __init__(self, session: PlatformSession) -> None:
         self._session = session
 
-    def create(
-        self,
-        name: str,
-        *,
-        cron: str | None = None,
-        execution_frequency: int | None = None,
-        repeats: int | None = None,
-        payload: Mapping[str, JSONValue] | None = None,
-        timezone_type: str | None = None,
-        is_owned_by_user: bool | None = None,
-        callback_url: str | None = None,
-    ) -> str:
+    def create(self, name: str, **options: Unpack[ScheduleOptions]) -> str:
         """Creates the scheduled execution and answers its uuid (unset fields: the platform's
         defaults)."""
-        spec = ScheduleSpec(
-            name=name,
-            cron=cron,
-            execution_frequency=execution_frequency,
-            repeats=repeats,
-            payload=dict(payload or {}),
-            timezone_type=timezone_type,
-            is_owned_by_user=is_owned_by_user,
-            callback_url=callback_url,
-        )
+        spec = ScheduleSpec(name, **options)
         return self._session.as_user(self._session.client.create_schedule, spec)
 
     def get(self, uuid: str) -> ScheduledExecution:
