@@ -12,6 +12,8 @@ import sys
 import time
 from types import FrameType
 
+from chalicelib.runtime.declarations import InvalidDeclaration
+from devstack.app_log import RegistrationErrors
 from devstack.intents import app_intents
 from devstack.stack import (
     STATE_DIR,
@@ -58,7 +60,10 @@ def main(argv: list[str] | None = None) -> int:
         wait_ready(emulator, f"http://127.0.0.1:{ports.emulator}/_emulator/health")
         wait_ready(app, f"http://127.0.0.1:{ports.app}/health")
         print(_banner(ports), flush=True)
+        registration_errors = RegistrationErrors(app.log_path)
         while all(process.running() for process in processes):
+            for line in registration_errors.new():
+                print(f"app: {line}", file=sys.stderr, flush=True)
             time.sleep(0.5)
         stopped = [p.name for p in processes if not p.running()]
         print(f"{', '.join(stopped)} stopped; see {STATE_DIR}/*.log", file=sys.stderr)
@@ -68,6 +73,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     except RuntimeError as exc:
         print(exc, file=sys.stderr)
+        return 1
+    except InvalidDeclaration as exc:
+        # A command module declares what the platform would refuse: the author's fix.
+        print(f"error: {exc}", file=sys.stderr)
         return 1
     finally:
         for process in reversed(processes):
