@@ -114,8 +114,9 @@ def test_advancing_the_virtual_clock_shows_the_scheduled_reply(page: Page):
 
     replies = page.locator("#conversation .scheduled")
     expect(replies).to_have_count(fired)
-    expect(replies.first).to_contain_text("daily-digest (scheduled)")
-    expect(replies.first.locator("strong").first).to_have_text("Daily digest")
+    # Other commands' schedules may fire in those days too.
+    digest = replies.filter(has_text="daily-digest (scheduled)").first
+    expect(digest.locator("strong").first).to_have_text("Daily digest")
 
     open_tab(page, "state")
     page.locator("#schedules tr", has_text="daily-digest").locator(".fire-now").click()

@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
+from app import registry
 from tests.runtime.registration.conftest import ACME, ACME_COMMAND
 from tests.servers import ServerProcess, free_port, start_server
 
@@ -74,14 +75,14 @@ def test_the_refusal_is_on_the_console_and_the_rest_is_registered(stack: Running
     assert answer["status_code"] == 200
 
     refused = (
-        "app: self-registration: the platform refused schedule strict-platform declared by"
+        "app: self-registration: the platform refused schedule refusal-drill-strict declared by"
         f" {STRICT_HANDLER}: Dailybot API answered 400"
     )
     _eventually(lambda: refused in stack.devstack.log(), "the console line", stack.devstack.log)
-    assert {"daily-digest", "hourly-check"} <= _schedule_names(stack)
-    assert "strict-platform" not in _schedule_names(stack)
+    assert {"daily-digest", "refusal-drill-hourly"} <= _schedule_names(stack)
+    assert "refusal-drill-strict" not in _schedule_names(stack)
     (hook,) = [h for h in stack.control("GET", "hooks") if h["command_uuid"] == ACME_COMMAND]
-    assert sorted(hook["subscriptions"]) == ["forms.response.created", "kudos.posted"]
+    assert sorted(hook["subscriptions"]) == sorted(d.event for d in registry.declared_events())
 
 
 def test_the_playground_shows_the_refusal_and_events_still_arrive(stack: RunningStack) -> None:
