@@ -9,9 +9,9 @@ from __future__ import annotations
 import math
 import os
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Final, TypeVar
 from urllib.parse import urlsplit
 
 from chalicelib.redaction import Secret
@@ -19,6 +19,7 @@ from chalicelib.redaction import Secret
 DEFAULT_API_URL: Final = "https://api.dailybot.com/v1/"
 DEFAULT_IDEMPOTENCY_STORE: Final = "sqlite:///.local/idempotency.sqlite3"
 DEFAULT_JOBS_QUEUE: Final = "sqlite:///.local/jobs.sqlite3"
+N = TypeVar("N", int, float)
 
 
 class SettingsError(ValueError):
@@ -229,6 +230,16 @@ class EnvReader:
         """The text, or None when unset."""
         return self.raw(name) or None
 
+    def _parsed(self, name: str, parse: Callable[[str], N], what: str) -> tuple[str, N] | None:
+        """The text and what `parse` makes of it, or None when unset."""
+        raw = self.raw(name)
+        if not raw:
+            return None
+        try:
+            return raw, parse(raw)
+        except ValueError:
+            raise SettingsError(f"{name} must be {what}, got {raw!r}") from None
+
     def number(
         self,
         name: str,
@@ -239,13 +250,10 @@ class EnvReader:
         maximum: float = math.inf,
     ) -> float:
         """A finite number from `minimum` (or strictly `above`) to `maximum`."""
-        raw = self.raw(name)
-        if not raw:
+        parsed = self._parsed(name, float, "a number")
+        if parsed is None:
             return default
-        try:
-            value = float(raw)
-        except ValueError:
-            raise SettingsError(f"{name} must be a number, got {raw!r}") from None
+        raw, value = parsed
         if not math.isfinite(value):
             raise SettingsError(f"{name} must be a finite number, got {raw!r}")
         if value < minimum:
@@ -260,13 +268,10 @@ class EnvReader:
         self, name: str, default: int, *, minimum: int = 1, maximum: int | None = None
     ) -> int:
         """A whole number from `minimum` (1 by default: a positive count) to `maximum`."""
-        raw = self.raw(name)
-        if not raw:
+        parsed = self._parsed(name, int, "a whole number")
+        if parsed is None:
             return default
-        try:
-            value = int(raw)
-        except ValueError:
-            raise SettingsError(f"{name} must be a whole number, got {raw!r}") from None
+        raw, value = parsed
         if value < minimum or (maximum is not None and value > maximum):
             span = f"at least {minimum}" if maximum is None else f"from {minimum} to {maximum}"
             raise SettingsError(f"{name} must be a whole number {span}, got {raw!r}")
