@@ -34,7 +34,7 @@ class ScheduleSpec:
     def as_dict(self) -> dict[str, JSONValue]:
         """Every field of the spec by name (a subclass's own fields are not the spec's)."""
         values = {name: getattr(self, name) for name in SCHEDULE_FIELDS}
-        values["payload"] = dict(self.payload)
+        values["payload"] = dict(self.payload or {})  # an untyped caller's None: no payload
         return values
 
 

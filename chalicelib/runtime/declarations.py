@@ -30,6 +30,7 @@ TIMEZONE_TYPES: Final = (ORGANIZATION_TIMEZONE, "user_timezone")
 DECLARED_DEFAULTS: Final[ScheduleOptions] = {
     "timezone_type": ORGANIZATION_TIMEZONE,
     "repeats": -1,
+    "payload": {},
     # The deployment's own schedule: it fires for the command, not for whoever registered it
     # (the platform's default for a create).
     "is_owned_by_user": False,

@@ -29,6 +29,7 @@ HERE = __name__
         {"cron": "0 9 * * *", "repeats": 3, "timezone_type": "user_timezone"},
         {"cron": "0 9 * * *", "payload": {"team": ["a", "b"], "n": 1}},
         {"cron": "0 9 * * *", "is_owned_by_user": True},
+        {"cron": "0 9 * * *", "payload": None, "repeats": None},  # None: not set
     ],
 )
 def test_valid_declarations_are_accepted(fields: dict[str, Any]) -> None:

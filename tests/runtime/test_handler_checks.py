@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-from typing import TYPE_CHECKING, Any, Literal, NoReturn
+from typing import TYPE_CHECKING, Any, Literal, NoReturn, TypeVar
 
 import pytest
 
@@ -225,3 +225,18 @@ def test_the_deployed_code_checks_declarations_without_a_cron_library() -> None:
         check=True,
     )
     assert done.stdout.strip() == "False"
+
+
+T = TypeVar("T")
+
+
+def _generic(ctx: T) -> T:
+    return ctx
+
+
+def test_what_is_not_a_function_or_is_generic() -> None:
+    with pytest.raises(InvalidDeclaration, match="@command\\('poll'\\) decorates a function, not"):
+        CommandRegistry().command("poll")("not a function")  # type: ignore[type-var]
+    registry = CommandRegistry()
+    registry.command("poll")(_generic)  # a type variable may be a reply: left to run time
+    assert registry.command_for("poll") is _generic

@@ -191,3 +191,21 @@ def test_refusals_describe_themselves() -> None:
         "the platform refused schedule gone declared by no handler (no longer declared):"
         " Dailybot API answered 400"
     )
+
+
+def test_a_refusal_the_activity_log_cannot_take_is_still_logged_and_returned(
+    platform: Platform, caplog: pytest.LogCaptureFixture
+) -> None:
+    with platform.control() as control:
+        control.post(
+            "/_emulator/faults",
+            json={"path": "/v1/platform/activity/", "status": 500, "times": 5},
+        ).raise_for_status()
+    declared = Declared(DIGEST, refused_by_the_platform(), events=())
+
+    result = Reconciler(namespace=NAMESPACE).reconcile(declared.desired(), platform.session())
+
+    assert [r.subject for r in result.refused] == ["schedule strict"]
+    assert len(platform.schedules_named("daily-digest")) == 1
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert "could not record the refused declaration in the activity log" in warnings
