@@ -26,7 +26,8 @@ JOBS_QUEUE_NAME = "dailybot-runtime-jobs"
 """The SQS queue the job function drains (the deployment template names the real one)."""
 
 
-registry = load_commands()
+# A command line (`python app.py sync`) reports a bad declaration in one line, not a traceback.
+registry = load_commands(command_line=__name__ == "__main__")
 container = LazyRuntime(registry)
 """The runtime of this process (one Lambda container, one `chalice local`)."""
 

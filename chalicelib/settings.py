@@ -6,17 +6,20 @@ too, so a deployment can follow the platform if it names them differently.
 
 from __future__ import annotations
 
+import math
 import os
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Final, TypeVar
+from urllib.parse import urlsplit
 
 from chalicelib.redaction import Secret
 
 DEFAULT_API_URL: Final = "https://api.dailybot.com/v1/"
 DEFAULT_IDEMPOTENCY_STORE: Final = "sqlite:///.local/idempotency.sqlite3"
 DEFAULT_JOBS_QUEUE: Final = "sqlite:///.local/jobs.sqlite3"
+N = TypeVar("N", int, float)
 
 
 class SettingsError(ValueError):
@@ -145,41 +148,169 @@ class Settings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
-        """Settings from `env` (the process environment by default); bad values raise."""
-        env = os.environ if env is None else env
-        api_key = env.get("DAILYBOT_API_KEY", "").strip()
-        return cls(
-            api_url=env.get("DAILYBOT_API_URL", "").strip() or DEFAULT_API_URL,
+        """Settings from `env` (the process environment by default), each checked as it is
+        read: a value the runtime cannot use raises `SettingsError` naming the variable
+        (the app answers 503 `not_configured`); nothing is silently changed."""
+        read = EnvReader(os.environ if env is None else env)
+        api_key = read.optional("DAILYBOT_API_KEY")
+        settings = cls(
+            api_url=read.url("DAILYBOT_API_URL") or DEFAULT_API_URL,
             api_key=Secret(api_key) if api_key else None,
-            signatures=_signatures(env),
-            api_key_parameter=_optional(env, "DAILYBOT_API_KEY_PARAMETER"),
-            signatures_parameter=_optional(env, "DAILYBOT_SIGNATURES_PARAMETER"),
-            max_delivery_age_seconds=_number(env, "DAILYBOT_MAX_DELIVERY_AGE", 300.0),
-            max_body_bytes=int(_number(env, "DAILYBOT_MAX_BODY_BYTES", 256 * 1024)),
-            idempotency_store=env.get("IDEMPOTENCY_STORE", "").strip() or DEFAULT_IDEMPOTENCY_STORE,
-            idempotency_dynamodb_endpoint=_optional(env, "IDEMPOTENCY_DYNAMODB_ENDPOINT"),
-            idempotency_lock_seconds=int(_number(env, "IDEMPOTENCY_LOCK_SECONDS", 30)),
-            idempotency_window_seconds=int(_number(env, "IDEMPOTENCY_WINDOW_SECONDS", 3600)),
-            reply_budget_seconds=_number(env, "DAILYBOT_REPLY_BUDGET", 10.0),
-            reply_margin_seconds=_number(env, "DAILYBOT_REPLY_MARGIN", 1.0),
-            token_cache_seconds=_number(env, "DAILYBOT_TOKEN_CACHE_SECONDS", 900.0),
-            token_cache_size=int(_number(env, "DAILYBOT_TOKEN_CACHE_SIZE", 1024)),
-            http_connect_timeout_seconds=_number(env, "DAILYBOT_CONNECT_TIMEOUT", 2.0),
-            http_read_timeout_seconds=_number(env, "DAILYBOT_READ_TIMEOUT", 5.0),
-            max_retry_after_seconds=_number(env, "DAILYBOT_MAX_RETRY_AFTER", 5.0),
-            public_url=_optional(env, "DAILYBOT_PUBLIC_URL"),
-            owner_uuid=_optional(env, "DAILYBOT_OWNER_UUID"),
-            reconcile_period_seconds=_number(env, "DAILYBOT_RECONCILE_PERIOD", 3600.0),
-            registry_namespace=_optional(env, "DAILYBOT_REGISTRY_NAMESPACE") or "dailybot-runtime",
-            storage_namespace=_optional(env, "DAILYBOT_STORAGE_NAMESPACE"),
-            jobs_queue=_optional(env, "JOBS_QUEUE") or DEFAULT_JOBS_QUEUE,
-            jobs_attempts=max(1, int(_number(env, "JOBS_ATTEMPTS", 3))),
-            jobs_backoff_seconds=_number(env, "JOBS_BACKOFF_SECONDS", 10.0),
-            jobs_timeout_seconds=max(1, int(_number(env, "JOBS_TIMEOUT_SECONDS", 300))),
-            jobs_max_chain=_at_least_one(env, "JOBS_MAX_CHAIN", 10),
-            jobs_max_fanout=_at_least_one(env, "JOBS_MAX_FANOUT", 100),
-            fields=DeliveryFields.from_env(env),
+            signatures=_signatures(read.env),
+            api_key_parameter=read.optional("DAILYBOT_API_KEY_PARAMETER"),
+            signatures_parameter=read.optional("DAILYBOT_SIGNATURES_PARAMETER"),
+            max_delivery_age_seconds=read.number("DAILYBOT_MAX_DELIVERY_AGE", 300.0),
+            max_body_bytes=read.whole(
+                "DAILYBOT_MAX_BODY_BYTES", 256 * 1024, maximum=LAMBDA_PAYLOAD_BYTES
+            ),
+            idempotency_store=read.store(
+                "IDEMPOTENCY_STORE", DEFAULT_IDEMPOTENCY_STORE, IDEMPOTENCY_STORES
+            ),
+            idempotency_dynamodb_endpoint=read.url("IDEMPOTENCY_DYNAMODB_ENDPOINT"),
+            idempotency_lock_seconds=read.whole("IDEMPOTENCY_LOCK_SECONDS", 30),
+            idempotency_window_seconds=read.whole("IDEMPOTENCY_WINDOW_SECONDS", 3600),
+            reply_budget_seconds=read.number("DAILYBOT_REPLY_BUDGET", 10.0, above=0.0),
+            reply_margin_seconds=read.number("DAILYBOT_REPLY_MARGIN", 1.0),
+            token_cache_seconds=read.number("DAILYBOT_TOKEN_CACHE_SECONDS", 900.0),
+            token_cache_size=read.whole("DAILYBOT_TOKEN_CACHE_SIZE", 1024),
+            http_connect_timeout_seconds=read.number("DAILYBOT_CONNECT_TIMEOUT", 2.0, above=0.0),
+            http_read_timeout_seconds=read.number("DAILYBOT_READ_TIMEOUT", 5.0, above=0.0),
+            max_retry_after_seconds=read.number("DAILYBOT_MAX_RETRY_AFTER", 5.0),
+            public_url=read.url("DAILYBOT_PUBLIC_URL"),
+            owner_uuid=read.uuid("DAILYBOT_OWNER_UUID"),
+            reconcile_period_seconds=read.number("DAILYBOT_RECONCILE_PERIOD", 3600.0, above=0.0),
+            registry_namespace=read.optional("DAILYBOT_REGISTRY_NAMESPACE") or "dailybot-runtime",
+            storage_namespace=read.optional("DAILYBOT_STORAGE_NAMESPACE"),
+            jobs_queue=read.store("JOBS_QUEUE", DEFAULT_JOBS_QUEUE, JOBS_QUEUES),
+            jobs_attempts=read.whole("JOBS_ATTEMPTS", 3, maximum=MOST_JOB_ATTEMPTS),
+            jobs_backoff_seconds=read.number(
+                "JOBS_BACKOFF_SECONDS", 10.0, maximum=LONGEST_VISIBILITY_SECONDS
+            ),
+            jobs_timeout_seconds=read.whole(
+                "JOBS_TIMEOUT_SECONDS", 300, maximum=LONGEST_VISIBILITY_SECONDS
+            ),
+            jobs_max_chain=read.whole("JOBS_MAX_CHAIN", 10),
+            jobs_max_fanout=read.whole("JOBS_MAX_FANOUT", 100),
+            fields=DeliveryFields.from_env(read.env),
         )
+        _check_together(settings)
+        return settings
+
+
+def _check_together(settings: Settings) -> None:
+    """What no one variable can be checked for alone."""
+    if settings.reply_margin_seconds >= settings.reply_budget_seconds:
+        raise SettingsError(
+            f"DAILYBOT_REPLY_MARGIN ({settings.reply_margin_seconds:g}) must be less than"
+            f" DAILYBOT_REPLY_BUDGET ({settings.reply_budget_seconds:g}): the margin is kept"
+            " back from the budget for sending the reply"
+        )
+
+
+# Bounds that come from AWS: Lambda's synchronous request size, SQS's longest visibility
+# timeout (12 hours) and its redrive's largest receive count.
+LAMBDA_PAYLOAD_BYTES: Final = 6 * 1024 * 1024
+LONGEST_VISIBILITY_SECONDS: Final = 12 * 3600
+MOST_RECEIVES: Final = 1000
+MOST_JOB_ATTEMPTS: Final = MOST_RECEIVES - 2
+"""SQS redrives after at most 1000 receives, and the queue's redrive allows two receives more
+than the attempts (`jobs/retry.py`)."""
+# Each store's URL schemes and what follows the scheme.
+IDEMPOTENCY_STORES: Final = {"sqlite:///": "PATH", "dynamodb://": "TABLE"}
+JOBS_QUEUES: Final = {"sqlite:///": "PATH", "sqs://": "QUEUE-URL"}
+
+
+class EnvReader:
+    """The variables of one environment, each checked as it is read.
+
+    Every reader takes the variable's name and its default (used when the variable is unset
+    or blank) and raises `SettingsError` naming the variable for a value it cannot use, never
+    bending it into range.
+    """
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self.env = env
+
+    def raw(self, name: str) -> str:
+        return self.env.get(name, "").strip()
+
+    def optional(self, name: str) -> str | None:
+        """The text, or None when unset."""
+        return self.raw(name) or None
+
+    def _parsed(self, name: str, parse: Callable[[str], N], what: str) -> tuple[str, N] | None:
+        """The text and what `parse` makes of it, or None when unset."""
+        raw = self.raw(name)
+        if not raw:
+            return None
+        try:
+            return raw, parse(raw)
+        except ValueError:
+            raise SettingsError(f"{name} must be {what}, got {raw!r}") from None
+
+    def number(
+        self,
+        name: str,
+        default: float,
+        *,
+        minimum: float = 0.0,
+        above: float | None = None,
+        maximum: float = math.inf,
+    ) -> float:
+        """A finite number from `minimum` (or strictly `above`) to `maximum`."""
+        parsed = self._parsed(name, float, "a number")
+        if parsed is None:
+            return default
+        raw, value = parsed
+        if not math.isfinite(value):
+            raise SettingsError(f"{name} must be a finite number, got {raw!r}")
+        if value < minimum:
+            raise SettingsError(f"{name} must not be below {minimum:g}, got {raw!r}")
+        if above is not None and value <= above:
+            raise SettingsError(f"{name} must be above {above:g}, got {raw!r}")
+        if value > maximum:
+            raise SettingsError(f"{name} must be at most {maximum:g}, got {raw!r}")
+        return value
+
+    def whole(
+        self, name: str, default: int, *, minimum: int = 1, maximum: int | None = None
+    ) -> int:
+        """A whole number from `minimum` (1 by default: a positive count) to `maximum`."""
+        parsed = self._parsed(name, int, "a whole number")
+        if parsed is None:
+            return default
+        raw, value = parsed
+        if value < minimum or (maximum is not None and value > maximum):
+            span = f"at least {minimum}" if maximum is None else f"from {minimum} to {maximum}"
+            raise SettingsError(f"{name} must be a whole number {span}, got {raw!r}")
+        return value
+
+    def url(self, name: str) -> str | None:
+        """An http(s) URL with a host, or None when unset. The value is not repeated in the
+        error: a URL may carry credentials."""
+        raw = self.raw(name)
+        if not raw:
+            return None
+        parts = urlsplit(raw)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise SettingsError(f"{name} must be an http:// or https:// URL with a host")
+        return raw
+
+    def uuid(self, name: str) -> str | None:
+        """A UUID, or None when unset."""
+        raw = self.raw(name)
+        if raw and _canonical_uuid(raw) is None:
+            raise SettingsError(f"{name} must be a UUID, got {raw!r}")
+        return raw or None
+
+    def store(self, name: str, default: str, schemes: Mapping[str, str]) -> str:
+        """A URL of one of `schemes` with something after the scheme (`sqlite:///PATH`)."""
+        raw = self.raw(name) or default
+        for scheme in schemes:
+            if raw.startswith(scheme) and raw[len(scheme) :].strip():
+                return raw
+        forms = " or ".join(f"{scheme}{rest}" for scheme, rest in schemes.items())
+        raise SettingsError(f"{name} must be {forms}, got {raw!r}")
 
 
 def _signatures(env: Mapping[str, str]) -> tuple[AcceptedSignature, ...]:
@@ -191,27 +322,3 @@ def _signatures(env: Mapping[str, str]) -> tuple[AcceptedSignature, ...]:
 
 def _split(raw: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in raw.split(",") if part.strip())
-
-
-def _optional(env: Mapping[str, str], name: str) -> str | None:
-    return env.get(name, "").strip() or None
-
-
-def _at_least_one(env: Mapping[str, str], name: str, default: int) -> int:
-    value = float(_number(env, name, default))
-    if not value.is_integer() or value < 1:
-        raise SettingsError(f"{name} must be a whole number of at least 1, got {env[name]!r}")
-    return int(value)
-
-
-def _number(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise SettingsError(f"{name} must be a number, got {raw!r}") from None
-    if value < 0:
-        raise SettingsError(f"{name} must not be negative, got {raw!r}")
-    return value

@@ -12,8 +12,11 @@ import argparse
 import signal
 import sys
 import time
+from collections.abc import Callable
 from types import FrameType
 
+from chalicelib.runtime.declarations import InvalidDeclaration
+from devstack.app_log import RegistrationErrors
 from devstack.intents import app_intents
 from devstack.stack import (
     STATE_DIR,
@@ -60,7 +63,15 @@ def main(argv: list[str] | None = None) -> int:
         wait_ready(emulator, f"http://127.0.0.1:{ports.emulator}/_emulator/health")
         wait_ready(app, f"http://127.0.0.1:{ports.app}/health")
         print(_banner(ports), flush=True)
-        stopped = supervise(processes, restartable={WORKER_NAME})
+        registration_errors = RegistrationErrors(app.log_path)
+
+        def report_registration_errors() -> None:
+            for line in registration_errors.new():
+                print(f"app: {line}", file=sys.stderr, flush=True)
+
+        stopped = supervise(
+            processes, restartable={WORKER_NAME}, every_tick=report_registration_errors
+        )
         print(f"{', '.join(stopped)} stopped; see {STATE_DIR}/*.log", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
@@ -68,6 +79,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     except RuntimeError as exc:
         print(exc, file=sys.stderr)
+        return 1
+    except InvalidDeclaration as exc:
+        # A command module declares what the platform would refuse: the author's fix.
+        print(f"error: {exc}", file=sys.stderr)
         return 1
     finally:
         for process in reversed(processes):
@@ -80,11 +95,18 @@ RESTARTS_ALLOWED = 5
 RESTART_WINDOW_SECONDS = 60.0
 
 
-def supervise(processes: list[Process], *, restartable: set[str]) -> list[str]:
+def supervise(
+    processes: list[Process],
+    *,
+    restartable: set[str],
+    every_tick: Callable[[], None] = lambda: None,
+) -> list[str]:
     """Watches the processes until one that may not be restarted stops (answers their names);
-    a restartable one is said and started again, unless it keeps dying."""
+    a restartable one is said and started again, unless it keeps dying. `every_tick` runs
+    every half second meanwhile."""
     restarts: dict[str, list[float]] = {}
     while True:
+        every_tick()
         time.sleep(0.5)
         stopped = [p for p in processes if not p.running()]
         for process in stopped:

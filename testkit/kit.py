@@ -21,7 +21,7 @@ from typing import Any, Final
 
 import httpx
 
-from chalicelib.dailybot.models import ActivityRecord
+from chalicelib.dailybot.models import SCHEDULE_FIELDS, ActivityRecord
 from chalicelib.redaction import redact_text
 from chalicelib.runtime import Button
 from chalicelib.runtime.composition import build_runtime
@@ -237,15 +237,9 @@ class Dailybot:
         """The scheduled executions the platform holds for the command, oldest first."""
         return [
             Schedule(
+                **{name: getattr(s, name) for name in SCHEDULE_FIELDS},
                 uuid=s.uuid,
-                name=s.name,
-                cron=s.cron,
-                execution_frequency=s.execution_frequency,
-                repeats=s.repeats,
-                payload=s.payload,
-                timezone_type=s.timezone_type,
                 is_active=s.is_active,
-                is_owned_by_user=s.is_owned_by_user,
                 user_uuid=s.user_uuid,
                 executions=s.executions,
                 next_fire_at=instant(s.next_fire_at),

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final
 
+from chalicelib.dailybot.models import ScheduledExecution
 from chalicelib.redaction import REDACTED
 from chalicelib.runtime import Button
 
@@ -144,19 +145,11 @@ class SentMessage:
         )
 
 
-@dataclass(frozen=True)
-class Schedule:
-    """A scheduled execution the platform holds for the command."""
+@dataclass(frozen=True, kw_only=True)
+class Schedule(ScheduledExecution):
+    """A scheduled execution the platform holds for the command: its fields, whose it is,
+    how often it ran and when it fires next."""
 
-    uuid: str
-    name: str
-    cron: str | None
-    execution_frequency: int
-    repeats: int
-    payload: Mapping[str, Any]
-    timezone_type: str
-    is_active: bool
-    is_owned_by_user: bool
     user_uuid: str | None
     executions: int
     next_fire_at: datetime | None

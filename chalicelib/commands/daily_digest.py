@@ -11,8 +11,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Final
 
-from chalicelib.dailybot.models import ActivityRecord
-from chalicelib.runtime import Context, scheduled
+from chalicelib.runtime import ActivityRecord, Context, scheduled
 
 NAME: Final = "daily-digest"
 WINDOW: Final = timedelta(days=1)

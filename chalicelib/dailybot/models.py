@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
-from typing import Any, TypeAlias
+from types import NoneType, UnionType
+from typing import Any, Final, TypeAlias, TypedDict, get_args, get_origin, get_type_hints
 
 from chalicelib.redaction import Secret
 
@@ -14,7 +15,12 @@ JSONValue: TypeAlias = Any
 
 @dataclass(frozen=True)
 class ScheduleSpec:
-    """What `POST /v1/platform/scheduling/` creates. `None` fields are left to the platform."""
+    """What `POST /v1/platform/scheduling/` creates. `None` fields are left to the platform.
+
+    The one definition of a scheduled execution's fields: the request bodies, the answers,
+    the declarations and the keyword arguments of `scheduled(...)` and `schedules.create(...)`
+    all derive from it (see `ScheduleOptions`).
+    """
 
     name: str
     cron: str | None = None
@@ -26,31 +32,67 @@ class ScheduleSpec:
     callback_url: str | None = None
 
     def as_dict(self) -> dict[str, JSONValue]:
-        """Every field by name: the one list of a schedule's fields the rest derives from."""
-        values = {item.name: getattr(self, item.name) for item in fields(self)}
-        values["payload"] = dict(self.payload)
+        """Every field of the spec by name (a subclass's own fields are not the spec's)."""
+        values = {name: getattr(self, name) for name in SCHEDULE_FIELDS}
+        values["payload"] = dict(self.payload or {})  # an untyped caller's None: no payload
         return values
 
 
+SCHEDULE_FIELDS: Final = tuple(item.name for item in fields(ScheduleSpec))
+"""Every field of a scheduled execution, `name` first."""
+
+
+def _json_kind(hint: Any) -> type:
+    """What a field annotated `hint` holds once decoded from JSON (`int | None` -> int,
+    `Mapping[...]` -> dict)."""
+    if isinstance(hint, UnionType):
+        (hint,) = (kind for kind in get_args(hint) if kind is not NoneType)
+    kind = get_origin(hint) or hint
+    return dict if kind is Mapping else kind
+
+
+SCHEDULE_FIELD_KINDS: Final[Mapping[str, type]] = {
+    name: _json_kind(hint)
+    for name, hint in get_type_hints(ScheduleSpec).items()
+    if name in SCHEDULE_FIELDS
+}
+"""Each field's JSON type (`None` aside), derived from `ScheduleSpec`'s annotations."""
+
+
+class ScheduleOptions(TypedDict, total=False):
+    """`ScheduleSpec`'s fields after `name`, as keyword arguments (`scheduled(name, ...)`,
+    `ctx.schedules.create(name, ...)`).
+
+    Python's types cannot derive keyword arguments from a dataclass, so this repeats
+    `ScheduleSpec`'s names and types; a test fails when the two differ.
+    """
+
+    cron: str | None
+    execution_frequency: int | None
+    repeats: int | None
+    payload: Mapping[str, JSONValue]
+    timezone_type: str | None
+    is_owned_by_user: bool | None
+    callback_url: str | None
+
+
+SCHEDULE_DEFAULTS: Final[ScheduleOptions] = {"execution_frequency": 0, "repeats": -1, "payload": {}}
+"""What the platform holds for these fields when a create leaves them out."""
+
 # What `PUT /v1/platform/scheduling/{uuid}/` accepts: every field but `is_owned_by_user`.
-UPDATABLE_SCHEDULE_FIELDS: tuple[str, ...] = tuple(
-    name for name in ScheduleSpec("").as_dict() if name != "is_owned_by_user"
+UPDATABLE_SCHEDULE_FIELDS: Final = tuple(
+    name for name in SCHEDULE_FIELDS if name != "is_owned_by_user"
 )
 
 
-@dataclass(frozen=True)
-class ScheduledExecution:
-    """A scheduled execution as `GET /v1/platform/scheduling/{uuid}/` answers it."""
+@dataclass(frozen=True, kw_only=True)
+class ScheduledExecution(ScheduleSpec):
+    """A scheduled execution as `GET /v1/platform/scheduling/{uuid}/` answers it: the spec's
+    fields as the platform holds them (`is_owned_by_user` is None: the answer leaves it out),
+    its uuid and whether it is active."""
 
     uuid: str
-    name: str
-    timezone_type: str | None
-    is_active: bool
-    cron: str | None
-    execution_frequency: int
-    repeats: int
-    payload: Mapping[str, JSONValue]
-    callback_url: str | None
+    is_active: bool = True
 
 
 @dataclass(frozen=True)

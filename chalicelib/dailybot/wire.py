@@ -11,6 +11,9 @@ from typing import Any, TypeVar
 
 from chalicelib.dailybot.errors import InvalidResponse
 from chalicelib.dailybot.models import (
+    SCHEDULE_DEFAULTS,
+    SCHEDULE_FIELD_KINDS,
+    SCHEDULE_FIELDS,
     ActivityEntry,
     ActivityRecord,
     ExchangeTokenGrant,
@@ -123,15 +126,22 @@ def scheduled_execution_from(body: JSONValue) -> ScheduledExecution:
     answer = _object(body, "scheduled execution")
     return ScheduledExecution(
         uuid=uuid_from(answer),
-        name=_field(answer, "name", str),
-        timezone_type=_optional_text(answer, "timezone_type"),
         is_active=_field(answer, "is_active", bool, default=True),
-        cron=_optional_text(answer, "cron"),
-        execution_frequency=_integer(answer, "execution_frequency", default=0),
-        repeats=_integer(answer, "repeats", default=-1),
-        payload=_field(answer, "payload", dict, default={}),
-        callback_url=_optional_text(answer, "callback_url"),
+        name=_field(answer, "name", str),
+        **{name: _schedule_field(answer, name) for name in SCHEDULE_FIELDS if name != "name"},
     )
+
+
+def _schedule_field(answer: Mapping[str, JSONValue], name: str) -> JSONValue:
+    """An optional field of a scheduled execution, read as the type `ScheduleSpec` gives it;
+    left out, the platform's default (or None)."""
+    kind = SCHEDULE_FIELD_KINDS[name]
+    default: JSONValue = SCHEDULE_DEFAULTS.get(name)
+    if kind is int:
+        return _integer(answer, name, default=default)
+    if kind is str:
+        return _optional_text(answer, name)
+    return _field(answer, name, kind, default=default)
 
 
 def activity_record_from(body: JSONValue) -> ActivityRecord:
@@ -179,7 +189,7 @@ def _field(
     return value
 
 
-def _integer(answer: Mapping[str, JSONValue], name: str, *, default: int) -> int:
+def _integer(answer: Mapping[str, JSONValue], name: str, *, default: int | None) -> int | None:
     value = answer.get(name)
     if value is None:
         return default

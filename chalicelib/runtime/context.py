@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, Unpack
 
 from chalicelib.dailybot.call_options import CallLabels, CallOptions
 from chalicelib.dailybot.client import DailybotClient
@@ -23,6 +23,7 @@ from chalicelib.dailybot.models import (
     JSONValue,
     OutgoingMessage,
     ScheduledExecution,
+    ScheduleOptions,
     ScheduleSpec,
 )
 from chalicelib.redaction import Secret
@@ -155,32 +156,12 @@ class Schedules:
     def __init__(self, session: PlatformSession) -> None:
         self._session = session
 
-    def create(
-        self,
-        name: str,
-        *,
-        cron: str | None = None,
-        execution_frequency: int | None = None,
-        repeats: int | None = None,
-        payload: Mapping[str, JSONValue] | None = None,
-        timezone_type: str | None = None,
-        is_owned_by_user: bool | None = None,
-        callback_url: str | None = None,
-    ) -> str:
+    def create(self, name: str, **options: Unpack[ScheduleOptions]) -> str:
         """Creates the scheduled execution and answers its uuid (unset fields: the platform's
         defaults)."""
-        spec = ScheduleSpec(
-            name=name,
-            cron=cron,
-            execution_frequency=execution_frequency,
-            repeats=repeats,
-            payload=dict(payload or {}),
-            timezone_type=timezone_type,
-            is_owned_by_user=is_owned_by_user,
-            callback_url=callback_url,
-        )
+        spec = ScheduleSpec(name, **options)
         client = self._session.client
-        return self._session.as_user(lambda options: client.create_schedule(spec, **options))
+        return self._session.as_user(lambda call: client.create_schedule(spec, **call))
 
     def get(self, uuid: str) -> ScheduledExecution:
         client = self._session.client

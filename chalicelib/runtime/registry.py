@@ -7,13 +7,18 @@ registry to the runtime. A registry of their own is what tests build for isolati
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar, Unpack
 
 from chalicelib.dailybot.events import normalise_event_name
-from chalicelib.dailybot.models import JSONValue
-from chalicelib.runtime.declarations import EventDeclaration, ScheduleDeclaration
+from chalicelib.dailybot.models import ScheduleOptions
+from chalicelib.runtime.declarations import (
+    EventDeclaration,
+    InvalidDeclaration,
+    ScheduleDeclaration,
+)
+from chalicelib.runtime.handlers import check_handler, qualified_name
 from chalicelib.runtime.replies import ReplyLike
 
 if TYPE_CHECKING:
@@ -33,9 +38,20 @@ class Registered:
     handler: Handler
     summary: str
 
+    @property
+    def origin(self) -> str:
+        """Where the handler is: `module.function`."""
+        return qualified_name(self.handler)
+
 
 class CommandRegistry:
-    """Handlers of one deployment, looked up by the intake for each delivery."""
+    """Handlers of one deployment, looked up by the intake for each delivery.
+
+    Every decorator checks what it is given when the module is imported and raises
+    `InvalidDeclaration` with the handler's name and the fix: a decorator used without its
+    parentheses, a name taken twice, a declaration the platform would refuse, a handler that
+    cannot be called with the context or is annotated to return something that is not a reply.
+    """
 
     def __init__(self) -> None:
         self._commands: dict[str, Registered] = {}
@@ -48,65 +64,62 @@ class CommandRegistry:
 
     def command(self, intent: str) -> Callable[[H], H]:
         """Registers a command for `intent` (case-insensitive)."""
-        key = _intent_key(intent)
-        return self._register(self._commands, key, f"command {key!r}")
+        key = _intent_key(_named("command", intent, "'remember'"))
+        return self._register(self._commands, key, f"command {key!r}", f"@command({intent!r})")
 
     def event(
         self, name: str, *, subscribed_objects: Sequence[str] | None = None
     ) -> Callable[[H], H]:
         """Registers an event handler; `KUDOS_POSTED` and `kudos.posted` are the same event."""
-        declaration = EventDeclaration(name, tuple(subscribed_objects or ()))
-        register = self._register(self._events, declaration.event, f"event {declaration.event!r}")
+        _named("event", name, "'kudos.posted'")
 
         def decorate(handler: H) -> H:
+            declaration = EventDeclaration(
+                name,
+                () if subscribed_objects is None else subscribed_objects,
+                handler=qualified_name(handler),
+            )
+            what = f"event {declaration.event!r}"
+            self._register(self._events, declaration.event, what, declaration.where())(handler)
             self._event_declarations[declaration.event] = declaration
-            return register(handler)
+            return handler
 
         return decorate
 
-    def scheduled(
-        self,
-        name: str,
-        *,
-        cron: str | None = None,
-        execution_frequency: int | None = None,
-        timezone_type: str | None = None,
-        repeats: int | None = None,
-        payload: Mapping[str, JSONValue] | None = None,
-        is_owned_by_user: bool | None = None,
-    ) -> Callable[[H], H]:
+    def scheduled(self, name: str, **options: Unpack[ScheduleOptions]) -> Callable[[H], H]:
         """Registers the handler of the scheduled executions named `name`.
 
-        With `cron` or `execution_frequency` the deployment declares that execution and
-        self-registration creates it; without, it is created at run time (e.g. by a command).
-        A declaration the platform could not take fails here, naming the handler.
+        With options (`cron` or `execution_frequency`, and any other field of `ScheduleSpec`)
+        the deployment declares that execution and self-registration creates it; without, it
+        is created at run time (e.g. by a command). A declaration the platform could not take
+        fails here, naming the handler and the fix.
         """
-        given: dict[str, Any] = {
-            "cron": cron,
-            "execution_frequency": execution_frequency,
-            "timezone_type": timezone_type,
-            "repeats": repeats,
-            "payload": payload,
-            "is_owned_by_user": is_owned_by_user,
-        }
-        declared = {key: value for key, value in given.items() if value is not None}
-        register = self._register(self._scheduled, name, f"scheduled handler {name!r}")
+        _named("scheduled", name, "'daily-digest', cron='0 9 * * 1-5'")
+        declares = any(value is not None for value in options.values())
 
         def decorate(handler: H) -> H:
-            if declared:
-                try:
-                    declaration = ScheduleDeclaration(name, **declared)
-                except ValueError as exc:
-                    raise ValueError(f"@scheduled on {_qualified(handler)}: {exc}") from exc
+            where = f"@scheduled({name!r}) on {qualified_name(handler)}"
+            declaration = None
+            if declares:
+                declaration = ScheduleDeclaration(name, handler=qualified_name(handler), **options)
+            what = f"scheduled handler {name!r}"
+            self._register(self._scheduled, name, what, where)(handler)
+            if declaration is not None:
                 self._schedule_declarations[name] = declaration
-            return register(handler)
+            return handler
 
         return decorate
 
-    def _register(self, table: dict[str, Registered], key: str, what: str) -> Callable[[H], H]:
+    def _register(
+        self, table: dict[str, Registered], key: str, what: str, decorator: str
+    ) -> Callable[[H], H]:
         def decorate(handler: H) -> H:
+            check_handler(handler, decorator)
             if key in table:
-                raise ValueError(f"{what} is registered twice")
+                raise InvalidDeclaration(
+                    f"{what} is registered twice: by {table[key].origin} and by"
+                    f" {qualified_name(handler)}; rename one of them"
+                )
             table[key] = Registered(handler, _summary(handler))
             return handler
 
@@ -115,18 +128,22 @@ class CommandRegistry:
     def job(self, name: str) -> Callable[[J], J]:
         """Registers a module-level job function under `name`, which must stay the same across
         deploys: a job queued before a deploy finds its function by it after."""
-        key = name.strip()
+        key = _named("job", name, "'build-report'").strip()
         if not key:
-            raise ValueError("a job's name cannot be empty")
+            raise InvalidDeclaration("a job's name cannot be empty, e.g. @job('build-report')")
 
         def decorate(function: J) -> J:
-            qualified = _qualified(function)
+            qualified = qualified_name(function)
             if "<" in qualified or not callable(function):
-                raise ValueError(
+                raise InvalidDeclaration(
                     f"@job({key!r}) must decorate a module-level function, not {qualified}"
                 )
+            check_handler(function, f"@job({key!r})", job=True)
             if key in self._jobs:
-                raise ValueError(f"job {key!r} is registered twice")
+                raise InvalidDeclaration(
+                    f"job {key!r} is registered twice: by {qualified_name(self._jobs[key])} and"
+                    f" by {qualified}; rename one of them"
+                )
             self._jobs[key] = function
             self._job_names[function] = key
             return function
@@ -169,17 +186,28 @@ class CommandRegistry:
 def _intent_key(intent: str) -> str:
     key = intent.strip().lower()
     if not key:
-        raise ValueError("an intent cannot be empty")
+        raise InvalidDeclaration("an intent cannot be empty, e.g. @command('remember')")
     return key
+
+
+def _named(decorator: str, name: object, example: str) -> str:
+    """`name` when it is text; a decorator used bare (`@command`) is given the function."""
+    if callable(name):
+        raise InvalidDeclaration(
+            f"@{decorator} needs parentheses and a name: write @{decorator}({example}) above"
+            f" def {getattr(name, '__name__', 'handler')}(...), not a bare @{decorator}"
+            f" (on {qualified_name(name)})"
+        )
+    if not isinstance(name, str):
+        raise InvalidDeclaration(
+            f"@{decorator}(...) takes the name as text, e.g. @{decorator}({example}); got {name!r}"
+        )
+    return name
 
 
 def _summary(handler: Handler) -> str:
     doc = (handler.__doc__ or "").strip()
     return doc.splitlines()[0] if doc else ""
-
-
-def _qualified(handler: Callable[..., object]) -> str:
-    return f"{getattr(handler, '__module__', '?')}.{getattr(handler, '__qualname__', handler)}"
 
 
 registry = CommandRegistry()

@@ -11,14 +11,11 @@ import time
 
 import pytest
 
+from chalicelib.dailybot.events import normalise_event_name
 from chalicelib.dailybot.models import InvalidMessage, ScheduleSpec
 from chalicelib.observability import RedactingFilter, redactor
 from chalicelib.redaction import Secret
-from chalicelib.runtime.declarations import (
-    EventDeclaration,
-    ScheduleDeclaration,
-    normalise_event_name,
-)
+from chalicelib.runtime.declarations import EventDeclaration, ScheduleDeclaration
 from chalicelib.runtime.intake.delivery import (
     Delivery,
     delivery_identity,
@@ -124,12 +121,12 @@ def test_the_registry_looks_handlers_up_and_lists_declarations() -> None:
     with pytest.raises(ValueError, match="empty"):
         registry.command(" ")
     # A declaration the platform could not take fails at import, naming the handler.
-    with pytest.raises(ValueError, match=r"@scheduled on .*bad_cron: .*five-field cron"):
+    with pytest.raises(ValueError, match=r"@scheduled\('bad'\) on .*bad_cron: .*has 2 field"):
 
         @registry.scheduled("bad", cron="every day")
         def bad_cron(ctx: object) -> None: ...
 
-    with pytest.raises(ValueError, match=r"@scheduled on .*plain: .*either a cron"):
+    with pytest.raises(ValueError, match=r"@scheduled\('zone-only'\) on .*plain: say when"):
         registry.scheduled("zone-only", timezone_type="user_timezone")(plain)
     assert registry.scheduled_handler("bad") is None
 

@@ -9,6 +9,7 @@ from chalicelib.settings import (
     DEFAULT_API_URL,
     DEFAULT_IDEMPOTENCY_STORE,
     AcceptedSignature,
+    EnvReader,
     Settings,
     SettingsError,
     parse_signatures,
@@ -102,19 +103,74 @@ def test_a_command_without_its_signature_is_refused(entry: str) -> None:
 
 def test_the_token_cache_size_is_a_setting() -> None:
     assert Settings.from_env({"DAILYBOT_TOKEN_CACHE_SIZE": "16"}).token_cache_size == 16
-    with pytest.raises(SettingsError, match="DAILYBOT_TOKEN_CACHE_SIZE must be a number"):
+    with pytest.raises(SettingsError, match="DAILYBOT_TOKEN_CACHE_SIZE must be a whole number"):
         Settings.from_env({"DAILYBOT_TOKEN_CACHE_SIZE": "many"})
 
 
 @pytest.mark.parametrize(
     ("name", "value", "message"),
     [
-        ("DAILYBOT_MAX_DELIVERY_AGE", "soon", "must be a number"),
-        ("IDEMPOTENCY_LOCK_SECONDS", "-1", "must not be negative"),
+        ("DAILYBOT_MAX_DELIVERY_AGE", "soon", "must be a number, got 'soon'"),
+        ("DAILYBOT_MAX_DELIVERY_AGE", "-1", "must not be below 0, got '-1'"),
+        ("DAILYBOT_MAX_DELIVERY_AGE", "nan", "must be a finite number, got 'nan'"),
+        ("IDEMPOTENCY_LOCK_SECONDS", "-1", "must be a whole number at least 1, got '-1'"),
+        ("IDEMPOTENCY_LOCK_SECONDS", "nan", "must be a whole number, got 'nan'"),
+        ("IDEMPOTENCY_LOCK_SECONDS", "2.5", "must be a whole number, got '2.5'"),
+        ("JOBS_ATTEMPTS", "0", "must be a whole number from 1 to 998, got '0'"),
+        ("JOBS_ATTEMPTS", "inf", "must be a whole number, got 'inf'"),
+        ("JOBS_TIMEOUT_SECONDS", "0", "must be a whole number from 1 to 43200, got '0'"),
+        ("JOBS_BACKOFF_SECONDS", "nan", "must be a finite number"),
+        ("JOBS_BACKOFF_SECONDS", "86400", "must be at most 43200, got '86400'"),
+        ("DAILYBOT_MAX_BODY_BYTES", "inf", "must be a whole number, got 'inf'"),
+        ("DAILYBOT_MAX_BODY_BYTES", "0", "must be a whole number from 1 to 6291456"),
+        ("DAILYBOT_REPLY_BUDGET", "nan", "must be a finite number"),
+        ("DAILYBOT_REPLY_BUDGET", "0", "must be above 0, got '0'"),
+        ("DAILYBOT_REPLY_MARGIN", "10", r"\(10\) must be less than DAILYBOT_REPLY_BUDGET \(10\)"),
+        ("DAILYBOT_CONNECT_TIMEOUT", "0", "must be above 0"),
+        ("DAILYBOT_RECONCILE_PERIOD", "0", "must be above 0"),
+        ("DAILYBOT_API_URL", "notaurl", "must be an http:// or https:// URL with a host$"),
+        ("DAILYBOT_PUBLIC_URL", "ftp://x/dailybot", "must be an http:// or https:// URL"),
+        ("IDEMPOTENCY_DYNAMODB_ENDPOINT", "localhost:8000", "must be an http:// or https://"),
+        ("IDEMPOTENCY_STORE", "sqlite:///", "must be sqlite:///PATH or dynamodb://TABLE"),
+        ("IDEMPOTENCY_STORE", "dynamodb://", "must be sqlite:///PATH or dynamodb://TABLE"),
+        ("JOBS_QUEUE", "sqs://", "must be sqlite:///PATH or sqs://QUEUE-URL, got 'sqs://'"),
+        ("DAILYBOT_OWNER_UUID", "jane", "must be a UUID, got 'jane'"),
     ],
 )
-def test_unusable_numbers_are_refused_with_the_variable_named(
+def test_unusable_values_are_refused_with_the_variable_named(
     name: str, value: str, message: str
 ) -> None:
-    with pytest.raises(SettingsError, match=f"{name} {message}"):
+    with pytest.raises(SettingsError, match=f"^{name} {message}"):
         Settings.from_env({name: value})
+
+
+def test_a_url_in_an_error_is_not_repeated() -> None:
+    with pytest.raises(SettingsError) as raised:
+        Settings.from_env({"DAILYBOT_API_URL": "user:s3cret@nowhere"})
+    assert "s3cret" not in str(raised.value)
+
+
+def test_values_at_the_edges_are_taken_as_they_are() -> None:
+    settings = Settings.from_env(
+        {
+            "JOBS_ATTEMPTS": "1",
+            "JOBS_BACKOFF_SECONDS": "0",
+            "DAILYBOT_MAX_DELIVERY_AGE": "0",
+            "DAILYBOT_REPLY_BUDGET": "2",
+            "DAILYBOT_REPLY_MARGIN": "1.5",
+            "IDEMPOTENCY_STORE": "sqlite:///:memory:",
+            "JOBS_QUEUE": "sqs://https://sqs.us-east-1.amazonaws.com/123456789012/jobs",
+            "DAILYBOT_OWNER_UUID": "AAAAAAAA-AAAA-4AAA-8AAA-AAAAAAAAAAAA",
+        }
+    )
+    assert (settings.jobs_attempts, settings.jobs_backoff_seconds) == (1, 0.0)
+    assert (settings.reply_budget_seconds, settings.reply_margin_seconds) == (2.0, 1.5)
+    assert settings.jobs_queue.startswith("sqs://https://")
+
+
+def test_the_reader_serves_settings_yet_to_come() -> None:
+    read = EnvReader({"JOBS_MAX_CHAIN": " 12 ", "JOBS_MAX_FANOUT": "0"})
+    assert read.whole("JOBS_MAX_CHAIN", 10) == 12
+    assert read.whole("UNSET", 100) == 100
+    with pytest.raises(SettingsError, match=r"^JOBS_MAX_FANOUT must be a whole number at least 1"):
+        read.whole("JOBS_MAX_FANOUT", 100)

@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
+from chalicelib.settings import MOST_JOB_ATTEMPTS, MOST_RECEIVES
+
 MAX_DELAY_SECONDS: Final = 12 * 3600
 """SQS cannot hide a message for longer (its visibility timeout's maximum)."""
-BUSY_RECEIVES: Final = 2
+BUSY_RECEIVES: Final = MOST_RECEIVES - MOST_JOB_ATTEMPTS
 """Receives of an SQS message that found its job held by another attempt (a duplicate message,
 a claim left by a crash): SQS counts them like attempts, so its redrive allows this many more."""
 

@@ -40,8 +40,10 @@ class ColdStartReconciler:
     At most once per `settings.reconcile_period_seconds` per container, with the delivery's
     platform session (its token, a few seconds of its deadline). The first run costs one
     storage read when nothing changed; later ones also check each declared schedule on the
-    platform and repair what was lost. A failure is logged and counted, never raised (the
-    delivery goes on), and not recorded as done: a delivery after
+    platform and repair what was lost. A declaration the platform refuses fails alone (the
+    reconciler logs it and records it in the activity log); it is counted and tried again a
+    period later. Any other failure is logged and counted, never raised (the delivery goes
+    on), and not recorded as done: a delivery after
     `retry_after_failure_seconds` tries again. Losing the lock to another container is not
     done either; the next delivery looks again, which costs one read once the other container
     has finished.
@@ -103,7 +105,11 @@ class ColdStartReconciler:
             self._count_error()
             self._next_due = self._clock() + self._retry_after_failure
             return
-        if result.done:
+        for _ in result.refused:
+            self._count_error()
+        # A refused declaration is the author's to fix (the log and the activity log name
+        # it): trying it again on every delivery would only spend their reply budgets.
+        if result.done or result.refused:
             self._next_due = self._clock() + self._settings.reconcile_period_seconds
             self._settled = True
         if result.plan.writes and result.done:

@@ -15,7 +15,12 @@ from enum import StrEnum
 from typing import Final
 
 from chalicelib.canonical import canonical_hash
-from chalicelib.dailybot.models import UPDATABLE_SCHEDULE_FIELDS, JSONValue, ScheduledExecution
+from chalicelib.dailybot.models import (
+    SCHEDULE_DEFAULTS,
+    UPDATABLE_SCHEDULE_FIELDS,
+    JSONValue,
+    ScheduledExecution,
+)
 from chalicelib.runtime.declarations import EventDeclaration, ScheduleDeclaration
 from chalicelib.runtime.registration.state import (
     STATE_VERSION,
@@ -28,7 +33,7 @@ from chalicelib.runtime.registration.state import (
 # down or switch a finished schedule off, and that is not drift to undo.
 OBSERVED_FIELDS: Final = tuple(name for name in UPDATABLE_SCHEDULE_FIELDS if name != "repeats")
 # The platform's default when a create leaves `execution_frequency` out.
-DEFAULT_EXECUTION_FREQUENCY: Final = 0
+DEFAULT_EXECUTION_FREQUENCY: Final = SCHEDULE_DEFAULTS["execution_frequency"]
 
 Observed = Mapping[str, ScheduledExecution | None]
 """What `GET` answered per registered uuid; None means 404 (lost behind the runtime's back)."""
@@ -49,6 +54,8 @@ class HookSubscription:
 
     events: tuple[str, ...]
     subscribed_objects: tuple[str, ...] = ()
+    # The functions that declared the events (for messages); not part of the subscription.
+    handlers: tuple[str, ...] = field(default=(), compare=False)
 
     @classmethod
     def union(cls, declarations: Iterable[EventDeclaration]) -> HookSubscription | None:
@@ -65,7 +72,8 @@ class HookSubscription:
             objects = tuple(sorted({o for d in declared for o in d.subscribed_objects}))
         else:
             objects = ()
-        return cls(events, objects)
+        handlers = tuple(sorted({d.handler for d in declared if d.handler}))
+        return cls(events, objects, handlers)
 
     def fingerprint(self) -> str:
         return canonical_hash(

@@ -19,6 +19,12 @@ Two ways in, with different costs:
 The platform has no list endpoint, so the stored state is the only record of what exists. A
 created schedule is written to it before the next platform write, so an interrupted reconcile
 loses at most the one schedule whose create timed out without an answer.
+
+A declaration the platform refuses (a 400) fails alone: the other steps are applied, the
+refusal is logged and recorded as an `error`/`registration_failed` activity naming the
+handler, the result lists it in `refused`, and the stored fingerprint stays unset so the next
+reconcile tries it again. Any other failure (the platform down, a timeout) stops the reconcile
+as before; what was applied is already recorded.
 """
 
 from __future__ import annotations
@@ -28,10 +34,10 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Final, Protocol
 
-from chalicelib.dailybot.errors import NotFound
+from chalicelib.dailybot.errors import BadRequest, DailybotError, NotFound
 from chalicelib.dailybot.models import ScheduledExecution
 from chalicelib.observability import logger
-from chalicelib.runtime.context import Events, PlatformSession, Schedules, Storage
+from chalicelib.runtime.context import Activity, Events, PlatformSession, Schedules, Storage
 from chalicelib.runtime.declarations import EventDeclaration, ScheduleDeclaration
 from chalicelib.runtime.idempotency.lock import ReconcileLock
 from chalicelib.runtime.registration.plan import (
@@ -77,18 +83,40 @@ class ReconcileStatus(StrEnum):
 
 
 @dataclass(frozen=True)
+class Refusal:
+    """A declaration the platform refused while the rest were applied, and who declared it."""
+
+    kind: str  # "schedule" or "event hook"
+    name: str  # the schedule's name, or the hook's events
+    handlers: tuple[str, ...]
+    reason: str
+
+    @property
+    def subject(self) -> str:
+        return f"{self.kind} {self.name}"
+
+    def describe(self) -> str:
+        """One line naming the declaration, its handler(s) and the platform's answer."""
+        by = ", ".join(self.handlers) or "no handler (no longer declared)"
+        return f"the platform refused {self.subject} declared by {by}: {self.reason}"
+
+
+@dataclass(frozen=True)
 class ReconcileResult:
-    """The plan and what became of it; `uuids` are the schedules' uuids afterwards, by name."""
+    """The plan and what became of it; `uuids` are the schedules' uuids afterwards, by name.
+    `refused` are the declarations the platform refused (each failed alone)."""
 
     status: ReconcileStatus
     plan: RegistrationPlan
     uuids: Mapping[str, str] = field(default_factory=dict)
     hook_uuid: str | None = None
+    refused: tuple[Refusal, ...] = ()
 
     @property
     def done(self) -> bool:
         """The platform matches the declarations (nothing left for a later reconcile)."""
-        return self.status in (ReconcileStatus.APPLIED, ReconcileStatus.UP_TO_DATE)
+        applied = self.status in (ReconcileStatus.APPLIED, ReconcileStatus.UP_TO_DATE)
+        return applied and not self.refused
 
 
 class _Platform:
@@ -98,6 +126,7 @@ class _Platform:
         self.state = Storage(session, namespace=namespace)
         self.schedules = Schedules(session)
         self.events = Events(session)
+        self.activity = Activity(session)
         self._state_key = state_key
 
     def read_state(self) -> RegistrationState:
@@ -209,8 +238,31 @@ def _apply(
             run.save(desired_fingerprint=None)
     if plan.hook is not None:
         run.hook(plan.hook)
-    final = run.save(desired_fingerprint=plan.desired_fingerprint, only_if_changed=True)
-    return _result(ReconcileStatus.APPLIED, plan, final)
+    # With a refusal the declarations are not all on the platform: the next reconcile plans
+    # again (and tries the refused one again) instead of trusting the fingerprint.
+    settled = None if run.refused else plan.desired_fingerprint
+    final = run.save(desired_fingerprint=settled, only_if_changed=True)
+    for refusal in run.refused:
+        _report(platform, refusal)
+    return _result(ReconcileStatus.APPLIED, plan, final, tuple(run.refused))
+
+
+def _report(platform: _Platform, refusal: Refusal) -> None:
+    """Where the author looks: the log (the `make run` console shows it) and an `error`
+    activity record naming the handler (the playground's state shows it)."""
+    logger.error(
+        f"self-registration: {refusal.describe()}",
+        extra={"declaration": refusal.subject, "handlers": list(refusal.handlers)},
+    )
+    try:
+        platform.activity.record(
+            "error",
+            "registration_failed",
+            label=", ".join(refusal.handlers) or refusal.subject,
+            metadata={"declaration": refusal.subject, "error": refusal.reason},
+        )
+    except DailybotError:
+        logger.warning("could not record the refused declaration in the activity log")
 
 
 class _PlanRun:
@@ -225,20 +277,28 @@ class _PlanRun:
         self._stored = state
         self.schedules: dict[str, RegisteredSchedule] = dict(state.schedules)
         self.registered_hook = state.hook
+        self.refused: list[Refusal] = []
 
     def schedule(self, step: ScheduleStep) -> bool:
-        """Applies one schedule step; True when it created a schedule."""
+        """Applies one schedule step; True when it created a schedule. A step the platform
+        refuses (400) is recorded in `refused` and leaves the others to go on."""
+        try:
+            return self._schedule(step)
+        except BadRequest as refused:
+            handlers = (step.declaration.handler,) if step.declaration else ()
+            self.refused.append(Refusal("schedule", step.name, handlers, str(refused)))
+            return False
+
+    def _schedule(self, step: ScheduleStep) -> bool:
         created = step.outcome is Outcome.CREATED or step.recreate
-        if step.outcome is Outcome.DELETED:
+        if step.outcome is Outcome.DELETED or step.recreate:
             self._delete(_registered_uuid(step))
             self.schedules.pop(step.name, None)
+        if step.outcome is Outcome.DELETED:
             return False
         if step.outcome is Outcome.UNCHANGED:
             uuid = _registered_uuid(step)
-        elif step.outcome is Outcome.CREATED:
-            uuid = self._create(step)
-        elif step.recreate:
-            self._delete(_registered_uuid(step))
+        elif created:
             uuid = self._create(step)
         else:
             uuid, created = self._update(step)
@@ -256,6 +316,18 @@ class _PlanRun:
         return uuid, False
 
     def hook(self, step: HookStep) -> None:
+        """Applies the hook step; a refusal (400) is recorded in `refused`."""
+        try:
+            self._hook(step)
+        except BadRequest as refused:
+            wanted, registered = step.subscription, step.registered
+            if wanted is not None:
+                events, handlers = wanted.describe(), wanted.handlers
+            else:
+                events, handlers = ", ".join(registered.events) if registered else "", ()
+            self.refused.append(Refusal("event hook", events, handlers, str(refused)))
+
+    def _hook(self, step: HookStep) -> None:
         if step.outcome is Outcome.DELETED:
             self._platform.events.unsubscribe()
             self.registered_hook = None
@@ -306,11 +378,15 @@ def _still_registered(observed: Observed, state: RegistrationState) -> Observed:
 
 
 def _result(
-    status: ReconcileStatus, plan: RegistrationPlan, state: RegistrationState
+    status: ReconcileStatus,
+    plan: RegistrationPlan,
+    state: RegistrationState,
+    refused: tuple[Refusal, ...] = (),
 ) -> ReconcileResult:
     return ReconcileResult(
         status,
         plan,
         uuids={name: entry.uuid for name, entry in state.schedules.items()},
         hook_uuid=state.hook.uuid if state.hook else None,
+        refused=refused,
     )

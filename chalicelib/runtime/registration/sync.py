@@ -8,8 +8,12 @@ from the environment (`DAILYBOT_API_URL`, `DAILYBOT_API_KEY`, `DAILYBOT_OWNER_UU
 exchange token for the owner, and prints one line per schedule and one for the event hook:
 created, updated, deleted or unchanged. Unlike the cold-start reconcile it GETs every
 registered schedule (unless `--no-verify`), so it also repairs schedules deleted or edited on
-Dailybot. `--dry-run` prints the plan and changes nothing. Exit status: 0 done, 2 error
-(missing settings, platform failure, another reconcile holding the lock).
+Dailybot. `--dry-run` prints the plan and changes nothing. The declarations are checked when
+`app.py` imports the command modules, as everywhere: one the platform would refuse stops
+`make sync` (dry run or not) with its handler's name and the fix. One the platform refuses
+anyway is shown `refused`, with its handler and the platform's answer, and the others are
+applied. Exit status: 0 done, 2 error (missing settings, platform failure, another reconcile
+holding the lock, a declaration refused).
 """
 
 from __future__ import annotations
@@ -40,7 +44,9 @@ from chalicelib.settings import Settings, SettingsError
 
 EXIT_OK: Final = 0
 EXIT_ERROR: Final = 2
-_WIDTH: Final = max(len(outcome) for outcome in Outcome)
+# What a step the platform refused shows instead of its planned outcome.
+_REFUSED: Final = "refused"
+_WIDTH: Final = max(len(outcome) for outcome in (*Outcome, _REFUSED))
 _NO_PUBLIC_URL: Final = "the command's own URL (DAILYBOT_PUBLIC_URL is not set)"
 
 
@@ -80,7 +86,9 @@ def main(
     if result.status is ReconcileStatus.BUSY:
         print("sync: error: another reconcile is running; try again in a minute", file=err)
         return EXIT_ERROR
-    return EXIT_OK
+    for refusal in result.refused:
+        print(f"sync: error: {refusal.describe()}", file=err)
+    return EXIT_ERROR if result.refused else EXIT_OK
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -159,11 +167,24 @@ def report_lines(result: ReconcileResult, settings: Settings, *, dry_run: bool) 
     counts = result.plan.counts()
     summary = ", ".join(f"{counts[outcome]} {outcome}" for outcome in Outcome)
     verdict = "plan" if result.status is ReconcileStatus.DRY_RUN else str(result.status)
+    if result.refused:
+        summary += f"; {len(result.refused)} refused by the platform"
     lines.append(f"{verdict}: {summary}")
     return lines
 
 
+def _refused_line(subject: str, result: ReconcileResult) -> str | None:
+    for refusal in result.refused:
+        if refusal.subject == subject:
+            by = ", ".join(refusal.handlers) or "no handler"
+            return _line(_REFUSED, subject, f"{by}; {refusal.reason}")
+    return None
+
+
 def _schedule_line(step: ScheduleStep, result: ReconcileResult) -> str:
+    refused = _refused_line(f"schedule {step.name}", result)
+    if refused:
+        return refused
     if step.outcome is Outcome.DELETED:
         uuid = step.uuid
     elif step.outcome is Outcome.CREATED and result.status is not ReconcileStatus.APPLIED:
@@ -185,6 +206,9 @@ def _hook_line(step: HookStep | None, result: ReconcileResult) -> str:
         what = f"event hook {', '.join(step.registered.events)}"
     else:
         what = "event hook"
+    refused = _refused_line(what, result)
+    if refused:
+        return refused
     details = []
     if result.hook_uuid and step.outcome is not Outcome.DELETED:
         details.append(f"hook {result.hook_uuid}")
@@ -193,6 +217,6 @@ def _hook_line(step: HookStep | None, result: ReconcileResult) -> str:
     return _line(step.outcome, what, "; ".join(details))
 
 
-def _line(outcome: Outcome, subject: str, details: str) -> str:
+def _line(outcome: str, subject: str, details: str) -> str:
     text = f"  {outcome:<{_WIDTH}}  {subject}"
     return f"{text}  ({details})" if details else text

@@ -170,15 +170,15 @@ def test_without_a_public_url_the_platform_default_callback_is_not_drift() -> No
     wanted = desired(DIGEST, url=None)
     state = registered_state(wanted, {"daily-digest": "u1"})
     seen = ScheduledExecution(
-        "u1",
-        "daily-digest",
-        "organization_timezone",
-        True,
-        "0 9 * * 1-5",
-        0,
-        -1,
-        {},
-        "http://127.0.0.1:8000/dailybot",
+        uuid="u1",
+        name="daily-digest",
+        timezone_type="organization_timezone",
+        is_active=True,
+        cron="0 9 * * 1-5",
+        execution_frequency=0,
+        repeats=-1,
+        payload={},
+        callback_url="http://127.0.0.1:8000/dailybot",
     )
 
     (step,) = plan_registration(wanted, state, observed={"u1": seen}).schedules

@@ -12,6 +12,7 @@ import pytest
 
 from app import registry
 from chalicelib.runtime.declarations import EventDeclaration, ScheduleDeclaration
+from chalicelib.runtime.registration.plan import HookSubscription
 from chalicelib.runtime.registration.sync import EXIT_ERROR, EXIT_OK, main
 from tests.runtime.registration.conftest import (
     ACME_KEY,
@@ -57,22 +58,36 @@ def run(*argv: str, **options: object) -> tuple[int, str, str]:
     return status, out.getvalue(), err.getvalue()
 
 
+def declared() -> tuple[list[str], str | None]:
+    """The names of the schedules the deployment declares, and its event hook's line."""
+    hook = HookSubscription.union(registry.declared_events())
+    return [d.name for d in registry.declared_schedules()], hook and hook.describe()
+
+
 def test_sync_registers_the_shipped_declarations_then_reports_them_unchanged(
     platform: Platform, tmp_path: Path
 ) -> None:
     env = sync_env(platform, tmp_path)
+    schedules, hook = declared()
+    steps = len(schedules) + (hook is not None)
 
     status, out, err = run(env=env, transport=platform.transport)
     again_status, again, _ = run(env=env, transport=platform.transport)
 
     assert (status, err) == (EXIT_OK, "")
-    assert "  created    schedule daily-digest  (uuid " in out
-    assert "  created    event hook kudos.posted  (hook " in out
+    assert "daily-digest" in schedules
+    assert hook is not None
+    assert "kudos.posted" in hook
+    for name in schedules:
+        assert f"  created    schedule {name}  (uuid " in out
+        assert f"  unchanged  schedule {name}  (uuid " in again
+    assert f"  created    event hook {hook}  (hook " in out
+    assert f"  unchanged  event hook {hook}" in again
     assert out.splitlines()[-1].startswith("applied: ")
     assert again_status == EXIT_OK
-    assert "  unchanged  schedule daily-digest  (uuid " in again
-    assert "  unchanged  event hook kudos.posted" in again
-    assert again.splitlines()[-1] == "up to date: 0 created, 0 updated, 0 deleted, 2 unchanged"
+    assert again.splitlines()[-1] == (
+        f"up to date: 0 created, 0 updated, 0 deleted, {steps} unchanged"
+    )
     assert len(platform.schedules_named("daily-digest")) == 1
     # Standup reminders are created by the command at run time, never by sync.
     assert platform.schedules_named("standup-reminder") == []
@@ -217,8 +232,10 @@ def test_make_sync_dry_run_as_a_process(platform: Platform, tmp_path: Path) -> N
     )
 
     assert done.returncode == EXIT_OK, done.stderr
-    assert "created    schedule daily-digest" in done.stdout
-    assert "created    event hook kudos.posted" in done.stdout
+    schedules, hook = declared()
+    for name in schedules:
+        assert f"created    schedule {name}  (declared, not registered yet)" in done.stdout
+    assert f"created    event hook {hook}  (events declared, no hook yet)" in done.stdout
 
 
 def test_a_broken_idempotency_store_is_a_clear_error(platform: Platform, tmp_path: Path) -> None:
@@ -247,6 +264,10 @@ def test_a_refused_api_key_is_named_in_the_error(platform: Platform, tmp_path: P
 def test_make_sync_dry_run_from_a_clean_environment(platform: Platform, tmp_path: Path) -> None:
     # Only what the documentation lists, plus PATH: no virtualenv activated, no AWS settings.
     env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), **sync_env(platform, tmp_path)}
+    if "DAILYBOT_EXTRA_COMMANDS" in os.environ:  # commands this test process loaded too
+        env["DAILYBOT_EXTRA_COMMANDS"] = os.environ["DAILYBOT_EXTRA_COMMANDS"]
+    schedules, hook = declared()
+    steps = len(schedules) + (hook is not None)
 
     done = subprocess.run(
         ["make", "--no-print-directory", "sync", "ARGS=--dry-run"],
@@ -260,6 +281,6 @@ def test_make_sync_dry_run_from_a_clean_environment(platform: Platform, tmp_path
 
     assert done.returncode == EXIT_OK, done.stderr
     assert "dry run: nothing is changed" in done.stdout
-    assert "plan: 2 created, 0 updated, 0 deleted, 0 unchanged" in done.stdout
+    assert f"plan: {steps} created, 0 updated, 0 deleted, 0 unchanged" in done.stdout
     assert platform.schedules_named("daily-digest") == []
     assert "Traceback" not in done.stderr
