@@ -33,6 +33,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Final
 
+from chalicelib.dailybot.models import JSONValue
 from chalicelib.runtime.intake.delivery import parse_delivery
 from chalicelib.runtime.jobs.message import JobMessage, job_identity
 from chalicelib.runtime.jobs.runner import JobTimings
@@ -230,7 +231,7 @@ class _Step:
             "user_full_name": self.platform.user_full_name,
         }
         delivery = parse_delivery(json.dumps(body).encode(), DeliveryFields(), max_bytes=1 << 16)
-        arguments = {"key": key, "seconds": seconds}
+        arguments: dict[str, JSONValue] = {"key": key, "seconds": seconds}
         identity = job_identity(delivery.identity, "soak-nap", arguments)
         return JobMessage(identity, "soak-nap", arguments, delivery)
 

@@ -504,11 +504,12 @@ def _schedule_path(uuid: str) -> str:
 
 def _json(response: httpx.Response) -> JSONValue:
     try:
-        return response.json()
+        value: JSONValue = response.json()
     except ValueError as exc:
         raise InvalidResponse(
             f"{response.request.method} {response.request.url.path}: the answer is not JSON"
         ) from exc
+    return value
 
 
 def _transport_error(method: str, path: str, exc: httpx.HTTPError) -> TransportError:

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from types import NoneType, UnionType
 from typing import Any, Final, TypeAlias, TypedDict, get_args, get_origin, get_type_hints
 
 from chalicelib.redaction import Secret
 
-JSONValue: TypeAlias = Any
-"""Any value that round-trips through JSON (mypy cannot express the recursive type well)."""
+JSONValue: TypeAlias = (
+    "Mapping[str, JSONValue] | Sequence[JSONValue] | str | int | float | bool | None"
+)
+"""A value that round-trips through JSON: objects, arrays, text, numbers, booleans, null."""
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,11 @@ class ScheduleSpec:
     timezone_type: str | None = None
     is_owned_by_user: bool | None = None
     callback_url: str | None = None
+
+    @classmethod
+    def of(cls, values: Mapping[str, JSONValue]) -> ScheduleSpec:
+        """The spec whose fields by name are `values` (what `as_dict` gives)."""
+        return ScheduleSpec(**dict[str, Any](values))
 
     def as_dict(self) -> dict[str, JSONValue]:
         """Every field of the spec by name (a subclass's own fields are not the spec's)."""

@@ -128,7 +128,9 @@ def scheduled_execution_from(body: JSONValue) -> ScheduledExecution:
         uuid=uuid_from(answer),
         is_active=_field(answer, "is_active", bool, default=True),
         name=_field(answer, "name", str),
-        **{name: _schedule_field(answer, name) for name in SCHEDULE_FIELDS if name != "name"},
+        **dict[str, Any](
+            {name: _schedule_field(answer, name) for name in SCHEDULE_FIELDS if name != "name"}
+        ),
     )
 
 
@@ -136,9 +138,9 @@ def _schedule_field(answer: Mapping[str, JSONValue], name: str) -> JSONValue:
     """An optional field of a scheduled execution, read as the type `ScheduleSpec` gives it;
     left out, the platform's default (or None)."""
     kind = SCHEDULE_FIELD_KINDS[name]
-    default: JSONValue = SCHEDULE_DEFAULTS.get(name)
+    default = SCHEDULE_DEFAULTS.get(name)
     if kind is int:
-        return _integer(answer, name, default=default)
+        return _integer(answer, name, default=default if isinstance(default, int) else None)
     if kind is str:
         return _optional_text(answer, name)
     return _field(answer, name, kind, default=default)

@@ -21,6 +21,7 @@ from chalicelib.dailybot.models import (
     OutgoingMessage,
     ScheduledExecution,
     ScheduleOptions,
+    ScheduleSpec,
 )
 from chalicelib.runtime.context import (
     Activity,
@@ -58,6 +59,7 @@ __all__ = [
     "RateLimited",
     "Reply",
     "ScheduleOptions",
+    "ScheduleSpec",
     "ScheduledExecution",
     "ScheduledRun",
     "Schedules",

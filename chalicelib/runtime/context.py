@@ -159,7 +159,10 @@ class Schedules:
     def create(self, name: str, **options: Unpack[ScheduleOptions]) -> str:
         """Creates the scheduled execution and answers its uuid (unset fields: the platform's
         defaults)."""
-        spec = ScheduleSpec(name, **options)
+        return self.create_spec(ScheduleSpec(name, **options))
+
+    def create_spec(self, spec: ScheduleSpec) -> str:
+        """`create` for a whole spec in hand (self-registration's declarations)."""
         client = self._session.client
         return self._session.as_user(lambda call: client.create_schedule(spec, **call))
 

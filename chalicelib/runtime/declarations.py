@@ -88,7 +88,7 @@ class ScheduleDeclaration(ScheduleSpec):
 
     def to_spec(self, callback_url: str | None) -> ScheduleSpec:
         """The platform request that creates this scheduled execution."""
-        return ScheduleSpec(**self.fields(), callback_url=callback_url)
+        return ScheduleSpec.of({**self.fields(), "callback_url": callback_url})
 
 
 def _schedule_problem(declaration: ScheduleDeclaration) -> str | None:

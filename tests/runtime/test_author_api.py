@@ -30,6 +30,7 @@ AUTHOR_API = [
     "RateLimited",
     "Reply",
     "ScheduleOptions",
+    "ScheduleSpec",
     "ScheduledExecution",
     "ScheduledRun",
     "Schedules",

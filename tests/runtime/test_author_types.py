@@ -104,3 +104,13 @@ def test_the_readme_s_context_table_lists_every_attribute() -> None:
     listed = {name for cell in first_column[2:] for name in re.findall(r"`([a-z_]+)`", cell)}
     public = {name for name, _ in _members(_context())}
     assert listed == public
+
+
+def test_platform_json_values_have_a_recursive_type_not_any() -> None:
+    # mypy --strict checks every use against it; `Any` would let anything through.
+    from typing import Any
+
+    from chalicelib.dailybot import models
+
+    assert models.JSONValue is not Any
+    assert "Mapping[str, JSONValue] | Sequence[JSONValue]" in str(models.JSONValue)

@@ -354,9 +354,7 @@ class _PlanRun:
 
     def _create(self, step: ScheduleStep) -> str:
         assert step.declaration is not None
-        return self._schedules.create(
-            **step.declaration.to_spec(self._desired.callback_url).as_dict()
-        )
+        return self._schedules.create_spec(step.declaration.to_spec(self._desired.callback_url))
 
     def _delete(self, uuid: str) -> None:
         self._schedules.delete(uuid, missing_ok=True)
