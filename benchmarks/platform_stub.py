@@ -161,3 +161,21 @@ def _activity_record(body: dict[str, Any]) -> dict[str, Any]:
         "metadata": body.get("metadata") or {},
         "created_at": "2026-01-01T00:00:00Z",
     }
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`python -m benchmarks.platform_stub [--delay SECONDS]`: the stub in a process of its
+    own (its work then never competes with the measured app for the interpreter), printing
+    its base URL on the first line and serving until stopped."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.platform_stub")
+    parser.add_argument("--delay", type=float, default=0.0, help="seconds before each answer")
+    args = parser.parse_args(argv)
+    with PlatformStub(args.delay) as stub:
+        print(stub.base_url, flush=True)
+        threading.Event().wait()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,6 +1,7 @@
 """Profiles of our app, to find what a delivery costs (not run by `make bench`):
 
-    python -m benchmarks.profiles warm [--deliveries N]   cProfile of warm new deliveries
+    python -m benchmarks.profiles warm [--deliveries N] [--usage off]
+                                                          cProfile of warm new deliveries
     python -m benchmarks.profiles imports [--aws]         `-X importtime` of a first delivery
     python -m benchmarks.profiles first [--aws]           cProfile of a first delivery
 
@@ -38,11 +39,12 @@ from benchmarks.subjects import (
 )
 
 
-def warm(deliveries: int, top: int) -> None:
+def warm(deliveries: int, top: int, usage: str = "on") -> None:
     report.silence_stdout()
     state = scratch_dir("profile-warm-")
     api_url = "https://platform.bench/v1/"
-    ours, _, _ = load_apps(our_environment(api_url, f"sqlite:///{state}/idempotency.sqlite3"))
+    env = our_environment(api_url, f"sqlite:///{state}/idempotency.sqlite3")
+    ours, _, _ = load_apps({**env, "DAILYBOT_USAGE_ACTIVITY": usage})
     use_in_process_platform(PlatformAnswers().transport())
     post = Poster(ours)
     for _ in range(100):
@@ -136,9 +138,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--aws", action="store_true", help="the AWS configuration")
     parser.add_argument("--top", type=int, default=30)
     parser.add_argument("--subject", choices=("ours", "peer", "bare"), default="ours")
+    parser.add_argument(
+        "--usage", choices=("on", "off"), default="on", help="warm: DAILYBOT_USAGE_ACTIVITY"
+    )
     args = parser.parse_args(argv)
     if args.what == "warm":
-        warm(args.deliveries, args.top)
+        warm(args.deliveries, args.top, args.usage)
     elif args.what == "imports":
         imports(args.aws, args.subject, args.top)
     else:

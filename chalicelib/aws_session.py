@@ -6,12 +6,22 @@ of a new session pays for all of it again. The idempotency store, the reconcile 
 secret parameters all take their clients from this one session, so a cold start with the AWS
 configuration loads those files once. boto3 is imported on first use only: the SQLite store
 with secrets in the environment never needs it.
+
+The session looks in `chalicelib/aws_models/` first (botocore's `data_path`, as
+`AWS_DATA_PATH` sets it): the models of the services it serves with only the operations the
+runtime calls, and an endpoint table with only those services (written by
+`python -m infra.aws_models`). Its clients are then built in a few milliseconds instead of
+tens: SSM's whole model holds about 150 operations, for two parameters read.
 """
 
 from __future__ import annotations
 
+import os
 import threading
-from typing import Any
+from pathlib import Path
+from typing import Any, Final
+
+MODELS: Final = Path(__file__).resolve().parent / "aws_models"
 
 _lock = threading.Lock()
 _sessions: list[Any] = []
@@ -32,6 +42,11 @@ def client(service: str, **options: Any) -> Any:
 def _session() -> Any:
     if not _sessions:
         import boto3  # type: ignore[import-untyped]  # noqa: PLC0415
+        import botocore.session  # type: ignore[import-untyped]  # noqa: PLC0415
 
-        _sessions.append(boto3.session.Session())
+        core = botocore.session.get_session()
+        # Before its data loader exists: ours first, then any AWS_DATA_PATH, then botocore's.
+        given = core.get_config_variable("data_path")
+        core.set_config_variable("data_path", os.pathsep.join(filter(None, (str(MODELS), given))))
+        _sessions.append(boto3.session.Session(botocore_session=core))
     return _sessions[0]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Final
 
@@ -66,6 +66,12 @@ class SecretSources:
 
     def read(self, name: str, *, max_age: int) -> str:
         """The value of parameter (or `secretsmanager:` / Secrets Manager ARN) `name`."""
+        return self.read_all((name,), max_age=max_age)[name]
+
+    def read_all(self, names: Sequence[str], *, max_age: int) -> dict[str, str]:
+        """The values of `names`: every SSM parameter among them in one `GetParameters` call
+        (decrypted, and cached for `max_age`: later reads of any of them make no call), each
+        Secrets Manager secret on its own."""
         # Imported here, not at the top: Powertools Parameters imports boto3, which a local
         # run without parameter names never needs.
         from aws_lambda_powertools.utilities.parameters.exceptions import (  # noqa: PLC0415
@@ -73,21 +79,27 @@ class SecretSources:
             TransformParameterError,
         )
 
+        parameters: dict[str, dict[str, object]] = {
+            name: {} for name in names if not _is_secrets_manager(name)
+        }
+        values: dict[str, object] = {}
         try:
-            if _is_secrets_manager(name):
-                value = self.secrets_manager_provider().get(
-                    name.removeprefix(SECRETS_MANAGER_PREFIX), max_age=max_age
+            if parameters:
+                values.update(
+                    self.ssm_provider().get_parameters_by_name(
+                        parameters, decrypt=True, max_age=max_age
+                    )
                 )
-            else:
-                value = self.ssm_provider().get(name, max_age=max_age, decrypt=True)
+            for name in names:
+                if name not in parameters:
+                    values[name] = self.secrets_manager_provider().get(
+                        name.removeprefix(SECRETS_MANAGER_PREFIX), max_age=max_age
+                    )
         except (GetParameterError, TransformParameterError) as exc:
             # Powertools' message wraps botocore's, which names the parameter, not its value.
-            raise SecretsError(f"cannot read secret parameter {name!r}: {exc}") from exc
-        if isinstance(value, bytes):
-            value = value.decode()
-        if not isinstance(value, str) or not value.strip():
-            raise SecretsError(f"secret parameter {name!r} is empty or not text")
-        return value
+            which = ", ".join(repr(name) for name in names)
+            raise SecretsError(f"cannot read secret parameter {which}: {exc}") from exc
+        return {name: _text(name, values.get(name)) for name in names}
 
 
 _default_sources = SecretSources()
@@ -107,15 +119,16 @@ def resolve_secrets(
         return settings
     sources = _default_sources if sources is None else sources
     age = _max_age() if max_age is None else max_age
+    names = [n for n in (settings.api_key_parameter, settings.signatures_parameter) if n]
+    # Both in one round trip; the signatures are read again per delivery from the cache.
+    values = sources.read_all(names, max_age=age)
     resolved = settings
     if settings.api_key_parameter is not None:
-        api_key = sources.read(settings.api_key_parameter, max_age=age).strip()
+        api_key = values[settings.api_key_parameter].strip()
         resolved = replace(resolved, api_key=Secret(api_key))
     if settings.signatures_parameter is not None:
-        resolved = replace(
-            resolved,
-            signatures=_read_signatures(settings.signatures_parameter, sources, max_age=age),
-        )
+        name = settings.signatures_parameter
+        resolved = replace(resolved, signatures=_signatures_in(name, values[name]))
     logger.debug(
         "secrets resolved from parameters api_key=%s signatures=%s",
         settings.api_key_parameter,
@@ -162,7 +175,10 @@ class CurrentSignatures:
 def _read_signatures(
     name: str, sources: SecretSources, *, max_age: int
 ) -> tuple[AcceptedSignature, ...]:
-    raw = sources.read(name, max_age=max_age)
+    return _signatures_in(name, sources.read(name, max_age=max_age))
+
+
+def _signatures_in(name: str, raw: str) -> tuple[AcceptedSignature, ...]:
     try:
         signatures = parse_signatures(raw)
     except SettingsError as exc:
@@ -170,6 +186,14 @@ def _read_signatures(
     if not signatures:
         raise SecretsError(f"secret parameter {name!r} lists no signature")
     return signatures
+
+
+def _text(name: str, value: object) -> str:
+    if isinstance(value, bytes):
+        value = value.decode()
+    if not isinstance(value, str) or not value.strip():
+        raise SecretsError(f"secret parameter {name!r} is empty or not text")
+    return value
 
 
 def _is_secrets_manager(name: str) -> bool:

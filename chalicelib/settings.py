@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Final, TypeVar
 from urllib.parse import urlsplit
 
+from chalicelib.dailybot.answer_body import MAX_RESPONSE_BYTES
 from chalicelib.redaction import Secret
 
 DEFAULT_API_URL: Final = "https://api.dailybot.com/v1/"
@@ -126,8 +127,13 @@ class Settings:
     http_connect_timeout_seconds: float = 2.0
     http_read_timeout_seconds: float = 5.0
     max_retry_after_seconds: float = 5.0
+    # The longest answer the platform client reads; a longer one is `ResponseTooLarge`.
+    max_response_bytes: int = MAX_RESPONSE_BYTES
     public_url: str | None = None
     owner_uuid: str | None = None
+    # The owner's organization: where owner-only declarations are registered, and where
+    # `make sync` starts before any delivery has recorded an organization.
+    owner_organization: str | None = None
     reconcile_period_seconds: float = 3600.0
     registry_namespace: str = "dailybot-runtime"
     storage_namespace: str | None = None
@@ -140,6 +146,9 @@ class Settings:
     # A chain of jobs deferring jobs stops this deep; one run defers at most this many.
     jobs_max_chain: int = 10
     jobs_max_fanout: int = 100
+    # Whether every command invocation is recorded as activity `usage/triggered/<intent>`:
+    # one platform call per command, counted against the credential's rate limit.
+    usage_activity: bool = True
     fields: DeliveryFields = field(default_factory=DeliveryFields)
 
     def __post_init__(self) -> None:
@@ -176,8 +185,10 @@ class Settings:
             http_connect_timeout_seconds=read.number("DAILYBOT_CONNECT_TIMEOUT", 2.0, above=0.0),
             http_read_timeout_seconds=read.number("DAILYBOT_READ_TIMEOUT", 5.0, above=0.0),
             max_retry_after_seconds=read.number("DAILYBOT_MAX_RETRY_AFTER", 5.0),
+            max_response_bytes=read.whole("DAILYBOT_MAX_RESPONSE_BYTES", MAX_RESPONSE_BYTES),
             public_url=read.url("DAILYBOT_PUBLIC_URL"),
             owner_uuid=read.uuid("DAILYBOT_OWNER_UUID"),
+            owner_organization=read.uuid("DAILYBOT_OWNER_ORGANIZATION"),
             reconcile_period_seconds=read.number("DAILYBOT_RECONCILE_PERIOD", 3600.0, above=0.0),
             registry_namespace=read.optional("DAILYBOT_REGISTRY_NAMESPACE") or "dailybot-runtime",
             storage_namespace=read.optional("DAILYBOT_STORAGE_NAMESPACE"),
@@ -189,6 +200,7 @@ class Settings:
             jobs_timeout_seconds=read.whole(
                 "JOBS_TIMEOUT_SECONDS", 300, maximum=LONGEST_VISIBILITY_SECONDS
             ),
+            usage_activity=read.switch("DAILYBOT_USAGE_ACTIVITY", default=True),
             jobs_max_chain=read.whole("JOBS_MAX_CHAIN", 10),
             jobs_max_fanout=read.whole("JOBS_MAX_FANOUT", 100),
             fields=DeliveryFields.from_env(read.env),
@@ -220,6 +232,9 @@ IDEMPOTENCY_STORES: Final = {"sqlite:///": "PATH", "dynamodb://": "TABLE"}
 JOBS_QUEUES: Final = {"sqlite:///": "PATH", "sqs://": "QUEUE-URL"}
 
 
+_SWITCH_VALUES: Final = {"on": True, "off": False}
+
+
 class EnvReader:
     """The variables of one environment, each checked as it is read.
 
@@ -233,6 +248,15 @@ class EnvReader:
 
     def raw(self, name: str) -> str:
         return self.env.get(name, "").strip()
+
+    def switch(self, name: str, *, default: bool) -> bool:
+        """`on` or `off` (any case); anything else is an error."""
+        raw = self.raw(name)
+        if not raw:
+            return default
+        if raw.lower() not in _SWITCH_VALUES:
+            raise SettingsError(f"{name} must be on or off, got {raw!r}")
+        return _SWITCH_VALUES[raw.lower()]
 
     def optional(self, name: str) -> str | None:
         """The text, or None when unset."""

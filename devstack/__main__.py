@@ -13,12 +13,14 @@ import signal
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from types import FrameType
 
 from chalicelib.runtime.declarations import InvalidDeclaration
 from devstack.app_log import RegistrationErrors
 from devstack.intents import app_intents
 from devstack.stack import (
+    ROOT,
     STATE_DIR,
     WORKER_COMMAND,
     Ports,
@@ -44,13 +46,29 @@ def main(argv: list[str] | None = None) -> int:
         default="real",
         help="virtual: time stands still until the playground (or the control API) advances it",
     )
+    parser.add_argument(
+        "--import",
+        dest="import_path",
+        type=Path,
+        metavar="PATH",
+        help="start the emulator from this state file (see emulator/README.md)",
+    )
+    parser.add_argument(
+        "--export-on-exit",
+        dest="export_path",
+        type=Path,
+        metavar="PATH",
+        help="write the emulator's whole state to this file when the stack stops",
+    )
     options = parser.parse_args(argv)
     ports = Ports(emulator=options.emulator_port, app=options.app_port)
+    state = _state_arguments(options)
     STATE_DIR.mkdir(parents=True, exist_ok=True)
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     processes: list[Process] = []
     try:
-        emulator = Process("emulator", emulator_command(ports, app_intents(), options.clock), {})
+        command = emulator_command(ports, app_intents(), options.clock, state)
+        emulator = Process("emulator", command, {})
         processes.append(emulator)
         environment = app_environment(ports)
         if options.clock == "virtual":
@@ -87,6 +105,22 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         for process in reversed(processes):
             process.stop()
+
+
+def _state_arguments(options: argparse.Namespace) -> list[str]:
+    """`--import` / `--export-on-exit` for the emulator, as absolute paths."""
+    arguments: list[str] = []
+    if options.import_path is not None:
+        arguments += ["--import", str(options.import_path.resolve())]
+    if options.export_path is not None:
+        arguments += ["--export-on-exit", str(options.export_path.resolve())]
+    return arguments
+
+
+def _shown_interpreter() -> str:
+    """This Python as a person would type it from the project (`.venv/bin/python`)."""
+    executable = Path(sys.executable)
+    return str(executable.relative_to(ROOT)) if executable.is_relative_to(ROOT) else "python"
 
 
 WORKER_NAME = "worker"
@@ -126,18 +160,21 @@ def supervise(
 
 
 def _banner(ports: Ports) -> str:
-    invoke = f"http://127.0.0.1:{ports.emulator}/_emulator/invoke"
+    emulator = f"http://127.0.0.1:{ports.emulator}"
+    invoke = f"curl -s -X POST {emulator}/_emulator/invoke -H 'Content-Type: application/json'"
+    url = "" if ports.emulator == 8001 else f" --url {emulator}"
+    python = _shown_interpreter()
     return "\n".join(
         [
-            f"playground: http://127.0.0.1:{ports.emulator}/",
-            f"emulator: http://127.0.0.1:{ports.emulator}   app: http://127.0.0.1:{ports.app}",
+            f"playground: {emulator}/",
+            f"emulator: {emulator}   app: http://127.0.0.1:{ports.app}",
             f"logs: {STATE_DIR}/emulator.log, {STATE_DIR}/app.log, {STATE_DIR}/worker.log",
             "try:",
-            f'  curl -s -X POST {invoke} -d \'{{"intent": "remember", "query": "color blue"}}\'',
-            f'  curl -s -X POST {invoke} -d \'{{"intent": "recall", "query": "color"}}\'',
-            f'  curl -s -X POST {invoke} -d \'{{"intent": "history"}}\'',
-            f'  curl -s -X POST {invoke} -d \'{{"intent": "report"}}\'',
-            f"  curl -s http://127.0.0.1:{ports.emulator}/_emulator/messages   (follow-ups)",
+            f'  {invoke} -d \'{{"intent": "remember", "query": "color blue"}}\'',
+            f'  {invoke} -d \'{{"intent": "recall", "query": "color"}}\'',
+            f"  {python} -m emulator invoke 'report'{url}",
+            f"  {python} -m emulator trigger kudos.posted{url}",
+            f"  curl -s {emulator}/_emulator/messages   (follow-ups)",
             "Ctrl-C stops them all.",
         ]
     )

@@ -24,6 +24,7 @@ CHALICE: Final = ("-c", "import sys; from chalice.cli import main; sys.exit(main
 
 LOCAL_API_KEY: Final = "local-api-key-acme-0001"  # the emulator's default fixtures
 LOCAL_OWNER: Final = "aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa"  # Jane Doe, who owns Acme's command
+LOCAL_OWNER_ORGANIZATION: Final = "11111111-1111-4111-8111-111111111111"  # Acme
 # Each command's signature in the emulator's default fixtures, bound to that command.
 LOCAL_COMMAND_SIGNATURES: Final = {
     "c0000000-0000-4000-8000-000000000001": "local-signature-acme-0001",
@@ -43,8 +44,10 @@ class Ports:
 def local_fixtures(ports: Ports, intents: Sequence[str] = ()) -> Path:
     """The default fixtures, with the commands pointing at this stack's app port.
 
-    The first command also answers every intent in `intents` (the app's) that no command of its
-    organization has yet, so a new command module is invocable without editing the fixtures.
+    The first command (the deployment's, Acme's) is public, so the second organization's users
+    (Globex's) use it too, and it also answers every intent in `intents` (the app's) that no
+    command of its organization has yet, so a new command module is invocable without editing
+    the fixtures.
     """
     fixtures = json.loads((ROOT / "emulator" / "fixtures" / "default.json").read_text())
     commands = fixtures.get("commands", [])
@@ -52,6 +55,8 @@ def local_fixtures(ports: Ports, intents: Sequence[str] = ()) -> Path:
         command["url"] = f"http://127.0.0.1:{ports.app}/dailybot"
     if commands:
         first = commands[0]
+        # The deployment's command is public: Globex's users use it too, in their organization.
+        first["is_public"] = True
         taken = {
             name.casefold()
             for command in commands
@@ -65,7 +70,10 @@ def local_fixtures(ports: Ports, intents: Sequence[str] = ()) -> Path:
     return path
 
 
-def emulator_command(ports: Ports, intents: Sequence[str] = (), clock: str = "real") -> list[str]:
+def emulator_command(
+    ports: Ports, intents: Sequence[str] = (), clock: str = "real", state: Sequence[str] = ()
+) -> list[str]:
+    """The emulator's command line; `state` is `--import PATH` / `--export-on-exit PATH`."""
     return [
         "-m", "emulator", "serve",
         "--host", "127.0.0.1",
@@ -73,6 +81,7 @@ def emulator_command(ports: Ports, intents: Sequence[str] = (), clock: str = "re
         "--clock", clock,
         "--db", str(STATE_DIR / "emulator.db"),
         "--fixtures", str(local_fixtures(ports, intents)),
+        *state,
     ]  # fmt: skip
 
 
@@ -101,6 +110,7 @@ def app_environment(ports: Ports) -> dict[str, str]:
         "DAILYBOT_SIGNATURES": LOCAL_SIGNATURES,
         "DAILYBOT_PUBLIC_URL": f"http://127.0.0.1:{ports.app}/dailybot",
         "DAILYBOT_OWNER_UUID": LOCAL_OWNER,
+        "DAILYBOT_OWNER_ORGANIZATION": LOCAL_OWNER_ORGANIZATION,
         "IDEMPOTENCY_STORE": f"sqlite:///{STATE_DIR / 'idempotency.sqlite3'}",
         "JOBS_QUEUE": f"sqlite:///{STATE_DIR / 'jobs.sqlite3'}",
         "POWERTOOLS_TRACE_DISABLED": "true",

@@ -1,20 +1,24 @@
 """Who is calling the platform API: the ``X-API-KEY`` and, when sent, the exchange token.
 
 ``platform_endpoint`` wraps every ``/v1/`` handler: injected faults, authentication, the rate
-limit, and turning an ``ApiError`` into its JSON answer, in that order. A caller that hung up
-(say during an injected delay) gets nothing and leaves one log line, not a traceback.
+limit, and turning an ``ApiError`` into its JSON answer, in that order; then it records the
+call (``emulator.platform_calls``) with the correlation headers it carried. A caller that hung
+up (say during an injected delay) gets nothing and leaves one log line, not a traceback.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
+from emulator.correlation import from_headers
 from emulator.errors import ApiError, invalid_token, missing_token, not_authenticated
+from emulator.platform_calls import PlatformCall, record_call
 from emulator.state import EmulatorState, state_of
 from emulator.tokens import TokenGrant
 from emulator.world import ApiKey
@@ -51,24 +55,60 @@ def caller_gone(request: Request) -> Response:
     return Response(status_code=CLIENT_CLOSED_REQUEST)
 
 
+@dataclass
+class _Seen:
+    """Who made a call, as far as it got."""
+
+    key: ApiKey | None = None
+    grant: TokenGrant | None = None
+    started: float = field(default_factory=time.perf_counter)
+
+
 def platform_endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
     async def endpoint(request: Request) -> Response:
         state = state_of(request)
+        seen = _Seen()
         try:
             await state.faults.apply(request.url.path)
-            key = state.world.api_keys.get(request.headers.get(API_KEY_HEADER, ""))
-            if key is None:
+            seen.key = state.world.api_keys.get(request.headers.get(API_KEY_HEADER, ""))
+            if seen.key is None:
                 raise not_authenticated()
-            state.rate_limiter.check(key.key)
-            grant = resolve_grant(state, key, request.headers.get(TOKEN_HEADER))
-            return await handler(request, state, Caller(key, grant))
+            state.rate_limiter.check(seen.key.key)
+            seen.grant = resolve_grant(state, seen.key, request.headers.get(TOKEN_HEADER))
+            response = await handler(request, state, Caller(seen.key, seen.grant))
         except ApiError as error:
-            return error_response(error)
+            response = error_response(error)
         except ClientDisconnect:
             return caller_gone(request)
+        await _record(request, state, seen, response)
+        return response
 
     endpoint.__name__ = handler.__name__
     return endpoint
+
+
+async def _record(request: Request, state: EmulatorState, seen: _Seen, response: Response) -> None:
+    try:
+        content = await request.body()
+    except ClientDisconnect:
+        content = b""
+    correlation = from_headers(request.headers)
+    key, grant = seen.key, seen.grant
+    who = grant or key  # a token acts in its own organization (a public command's user)
+    call = PlatformCall(
+        method=request.method,
+        path=request.url.path,
+        status=response.status_code,
+        organization_uuid=who.organization_uuid if who is not None else None,
+        command_uuid=key.command_uuid if key else None,
+        user_uuid=grant.user_uuid if grant else None,
+        correlation=correlation,
+        request=content,
+        response=bytes(response.body),
+        latency_ms=round((time.perf_counter() - seen.started) * 1000, 3),
+    )
+    call_id = record_call(state.database, call, state.clock.now())
+    state.announcer.call(call_id, correlation.correlation_id)
 
 
 def resolve_grant(state: EmulatorState, key: ApiKey, token: object) -> TokenGrant | None:

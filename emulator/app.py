@@ -1,6 +1,8 @@
-"""The emulator's ASGI application: routes, error answers and the scheduler's lifetime.
+"""The emulator's ASGI application: routes, error answers, the guard in front of them
+(``emulator.guard``) and the lifetime of the scheduler and of the state.
 
 ``create_app(config)`` is importable for in-process use; ``emulator.server.serve`` runs it.
+When the application stops, the state is written to ``config.export_path`` if one is set.
 """
 
 from __future__ import annotations
@@ -12,11 +14,12 @@ from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from emulator import control
+from emulator import control, timeline_views
 from emulator import state_views as views
 from emulator.access import platform_endpoint
 from emulator.api.activity import create_activity, list_activity
@@ -31,10 +34,13 @@ from emulator.api.scheduling import (
 )
 from emulator.api.storage import storage_operation
 from emulator.config import EmulatorConfig
+from emulator.guard import LocalOnly
 from emulator.openapi import openapi_document
 from emulator.playground_page import playground_routes
 from emulator.scheduler import run_real_clock
-from emulator.state import EmulatorState, build_state
+from emulator.state import EmulatorState, build_state, export_state
+from emulator.state_file import write_document
+from emulator.stream import stream
 
 MAX_BODY_BYTES = 1024 * 1024
 
@@ -95,7 +101,30 @@ def _control_routes() -> list[BaseRoute]:
         ),
         Route("/_emulator/hooks", endpoint(views.hooks), methods=["GET"]),
         Route("/_emulator/reset", endpoint(c.reset), methods=["POST"]),
+        *_live_routes(),
         Route("/openapi.json", _openapi, methods=["GET"]),
+    ]
+
+
+def _live_routes() -> list[BaseRoute]:
+    """What the playground follows: the change stream, the timeline, the inspector."""
+    endpoint = control.control_endpoint
+    t = timeline_views
+    return [
+        Route("/_emulator/stream", endpoint(stream), methods=["GET"]),
+        Route("/_emulator/timeline", endpoint(t.read_timeline), methods=["GET"]),
+        Route("/_emulator/timeline/{item_id}", endpoint(t.read_item), methods=["GET"]),
+        Route("/_emulator/inspector", endpoint(t.read_inspector), methods=["GET"]),
+        Route(
+            "/_emulator/deliveries/{delivery_id}/replay",
+            endpoint(t.replay_delivery),
+            methods=["POST"],
+        ),
+        Route("/_emulator/users", endpoint(t.new_user), methods=["POST"]),
+        Route("/_emulator/storage/entries", endpoint(views.storage_entries), methods=["GET"]),
+        Route("/_emulator/storage/value", endpoint(views.storage_value), methods=["GET"]),
+        Route("/_emulator/event-examples", endpoint(views.event_examples), methods=["GET"]),
+        Route("/_emulator/state", endpoint(views.whole_state), methods=["GET"]),
     ]
 
 
@@ -129,18 +158,36 @@ def create_app(config: EmulatorConfig, *, state: EmulatorState | None = None) ->
         try:
             yield
         finally:
+            state.feed.close()
             if loop_task is not None:
                 loop_task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await loop_task
             await state.dispatcher.aclose()
-            state.database.close()
+            stop(state)
 
     app = Starlette(
         routes=[*_platform_routes(), *_control_routes(), *playground_routes()],
         exception_handlers={HTTPException: _http_error, Exception: _internal_error},
         lifespan=lifespan,
         max_body_size=MAX_BODY_BYTES,
+        middleware=[Middleware(LocalOnly, port=config.port, extra_hosts=config.allowed_hosts)],
     )
     app.state.emulator = state
     return app
+
+
+def stop(state: EmulatorState) -> None:
+    """Write the state out (``--export-on-exit``) and close the database, once."""
+    if state.stopped:
+        return
+    state.stopped = True
+    state.feed.close()
+    path = state.config.export_path
+    if path is not None:
+        try:
+            write_document(export_state(state), path)
+            logger.info("state written to %s", path)
+        except OSError as exc:
+            logger.error("could not write the state to %s: %s", path, exc.strerror or exc)
+    state.database.close()

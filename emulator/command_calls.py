@@ -1,7 +1,9 @@
 """Dailybot's side: calling commands as a user typing them, as an event, or as a schedule firing.
 
 Each call mints a fresh exchange token for the user it acts as and goes through the dispatcher,
-which redelivers the identical body on failure.
+which redelivers the identical body on failure. An event published is recorded as an
+occurrence with the deliveries it caused; a command typed that no command could take is
+recorded too, so both have their place in the timeline.
 """
 
 from __future__ import annotations
@@ -12,7 +14,9 @@ from typing import Any
 from emulator.api.event_subscription import matching_hooks
 from emulator.deliveries import DeliveryOutcome
 from emulator.errors import ApiError, invalid
+from emulator.occurrences import EVENT, REFUSED, record_occurrence, set_outcome
 from emulator.outbound_bodies import event_body, invocation_body, scheduled_body
+from emulator.runs import Outbound
 from emulator.schedules import Schedule, owner_of
 from emulator.state import EmulatorState
 from emulator.tokens import TokenGrant
@@ -28,9 +32,12 @@ class Invocation:
 
 
 def find_command(state: EmulatorState, invocation: Invocation) -> Command:
+    """The command that answers the intent in the organization: one of its own, else a public
+    command of another organization (which its users may use)."""
     commands = state.world.commands_for_intent(invocation.intent)
     if invocation.organization_uuid is not None:
-        commands = [c for c in commands if c.organization_uuid == invocation.organization_uuid]
+        own = [c for c in commands if c.organization_uuid == invocation.organization_uuid]
+        commands = own or [c for c in commands if c.is_public]
     if not commands:
         known = ", ".join(state.world.intents_of(invocation.organization_uuid)) or "none"
         detail = f"No command answers the intent {invocation.intent!r}. Known intents: {known}."
@@ -62,16 +69,58 @@ def invoking_user(state: EmulatorState, command: Command, user_uuid: str | None)
 
 
 async def invoke(state: EmulatorState, invocation: Invocation) -> DeliveryOutcome:
-    command = find_command(state, invocation)
-    user = invoking_user(state, command, invocation.user_uuid)
+    """Deliver an invocation; a refusal (unknown intent, wrong user) is recorded, then raised."""
+    try:
+        command = find_command(state, invocation)
+        user = invoking_user(state, command, invocation.user_uuid)
+    except ApiError as error:
+        _record_refusal(state, invocation, error)
+        raise
     token = state.tokens.issue(TokenGrant(user.organization_uuid, command.uuid, user.uuid))
     instant = state.stamps.next(state.clock.now())
     body = invocation_body(
         command, invocation.intent, invocation.query, user, token=token, instant=instant
     )
     return await state.dispatcher.deliver(
-        "invocation", invocation.intent, command.url, command.signature, body
+        Outbound(
+            "invocation",
+            invocation.intent,
+            command.url,
+            command.signature,
+            body,
+            acts_as=user.uuid,
+        )
     )
+
+
+def _record_refusal(state: EmulatorState, invocation: Invocation, error: ApiError) -> None:
+    user = state.world.users.get(invocation.user_uuid or "")
+    organization = invocation.organization_uuid or (user.organization_uuid if user else None)
+    occurrence_id = record_occurrence(
+        state.database,
+        REFUSED,
+        organization_uuid=organization,
+        user_uuid=invocation.user_uuid,
+        subject=invocation.intent,
+        body={"query": invocation.query},
+        at=state.clock.now(),
+        outcome={
+            "status": error.status,
+            "code": error.body.get("code"),
+            "detail": error.body.get("detail") or error.body.get("details"),
+        },
+    )
+    state.announcer.occurrence(occurrence_id)
+    # The refusal names its place in the timeline, where the playground shows it.
+    error.body["occurrence"] = f"occurrence:{occurrence_id}"
+
+
+@dataclass(frozen=True)
+class Published:
+    """An event published: its occurrence and what each hook's command answered."""
+
+    occurrence_id: int
+    outcomes: list[tuple[Command, DeliveryOutcome]]
 
 
 async def publish_event(
@@ -80,9 +129,20 @@ async def publish_event(
     event: str,
     body: dict[str, Any],
     subscribed_object: str | None,
-) -> int:
-    """Deliver ``event`` to every matching hook; answers how many hooks were called."""
-    delivered = 0
+) -> Published:
+    """Deliver ``event`` to every matching hook, recording the event and what it caused."""
+    occurrence_id = record_occurrence(
+        state.database,
+        EVENT,
+        organization_uuid=organization_uuid,
+        user_uuid=None,
+        subject=event,
+        body=body,
+        at=state.clock.now(),
+        outcome={"hooks": None, "subscribed_object": subscribed_object},
+    )
+    state.announcer.occurrence(occurrence_id)
+    outcomes = []
     for hook in matching_hooks(state.database, organization_uuid, event, subscribed_object):
         command = state.world.commands.get(hook["command_uuid"])
         if command is None:
@@ -98,9 +158,20 @@ async def publish_event(
             body=body,
             instant=instant,
         )
-        await state.dispatcher.deliver("event", event, command.url, command.signature, envelope)
-        delivered += 1
-    return delivered
+        outbound = Outbound(
+            "event",
+            event,
+            command.url,
+            command.signature,
+            envelope,
+            occurrence_id=occurrence_id,
+            acts_as=hook["user_uuid"],
+        )
+        outcomes.append((command, await state.dispatcher.deliver(outbound)))
+    outcome = {"hooks": len(outcomes), "subscribed_object": subscribed_object}
+    set_outcome(state.database, occurrence_id, outcome)
+    state.announcer.occurrence(occurrence_id)
+    return Published(occurrence_id, outcomes)
 
 
 async def fire_schedule(
@@ -122,5 +193,12 @@ async def fire_schedule(
     )
     url = schedule.callback_url or command.url
     return await state.dispatcher.deliver(
-        "scheduled_execution", schedule.name, url, command.signature, body
+        Outbound(
+            "scheduled_execution",
+            schedule.name,
+            url,
+            command.signature,
+            body,
+            acts_as=user.uuid,
+        )
     )

@@ -27,3 +27,10 @@ class EmulatorConfig:
     delivery_attempts: int = 3
     redelivery_pause: float = 0.2
     scheduler_tick: float = 0.5
+    # `Host` values answered besides the loopback names with the bound port (`127.0.0.1`,
+    # `localhost`, `[::1]`): `name` or `name:port`. The in-process test kit passes its own.
+    allowed_hosts: tuple[str, ...] = ()
+    # A state file (`--import`) loaded at start, replacing what the database holds.
+    import_path: Path | None = None
+    # Where the whole state is written when the emulator stops (`--export-on-exit`).
+    export_path: Path | None = None

@@ -15,18 +15,27 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
 from emulator.access import caller_gone, error_response
-from emulator.api.messages import recorded_messages
 from emulator.clock import VirtualClock
 from emulator.command_calls import Invocation, fire_schedule, invoke, publish_event
-from emulator.deliveries import DeliveryOutcome, recorded_deliveries
+from emulator.deliveries import recorded_deliveries
 from emulator.errors import ApiError, coded, invalid, not_found
 from emulator.event_names import normalise_event
 from emulator.faults import parse_fault
 from emulator.scheduler import fire_due
 from emulator.schedules import load_schedule
+from emulator.sent_messages import recorded_messages
 from emulator.state import EmulatorState, state_of
+from emulator.timeline_views import outcome_answer
 from emulator.timestamps import iso_z
-from emulator.validation import MISSING, json_object, json_object_field, text, uuid_text
+from emulator.validation import (
+    MISSING,
+    boolean,
+    json_object,
+    json_object_field,
+    query_limit,
+    text,
+    uuid_text,
+)
 
 MAX_ADVANCE_SECONDS = 366 * 24 * 3600
 MAX_QUERY_LENGTH = 4000
@@ -65,18 +74,7 @@ async def invoke_command(request: Request, state: EmulatorState) -> Response:
     )
     started = time.perf_counter()
     outcome = await invoke(state, invocation)
-    return _outcome_response(outcome, started)
-
-
-def _outcome_response(outcome: DeliveryOutcome, started: float) -> Response:
-    answer: dict[str, Any] = {
-        "status_code": outcome.status_code,
-        "reply": outcome.reply(),
-        "elapsed_ms": round((time.perf_counter() - started) * 1000, 3),
-    }
-    if outcome.error is not None:
-        answer["error"] = outcome.error
-    return JSONResponse(answer)
+    return JSONResponse(outcome_answer(outcome, started))
 
 
 async def fire_schedule_now(request: Request, state: EmulatorState) -> Response:
@@ -89,21 +87,35 @@ async def fire_schedule_now(request: Request, state: EmulatorState) -> Response:
     outcome = await fire_schedule(state, schedule, state.stamps.next(state.clock.now()))
     if outcome is None:
         raise coded(409, "The schedule has no command or user to act as.", "cannot_fire")
-    return _outcome_response(outcome, started)
+    return JSONResponse(outcome_answer(outcome, started))
 
 
-RESET_TABLES = ("schedules", "storage", "activity", "hooks", "deliveries", "messages")
+RESET_TABLES = (
+    "schedules",
+    "storage",
+    "activity",
+    "hooks",
+    "deliveries",
+    "runs",
+    "occurrences",
+    "messages",
+    "api_calls",
+)
 
 
 async def reset(request: Request, state: EmulatorState) -> Response:
-    """Forget schedules, storage, activity, hooks, deliveries, messages and pending faults.
+    """Forget schedules, storage, activity, hooks, deliveries (and the timeline), messages,
+    platform calls and pending faults.
 
-    The world (fixtures), the clock and issued exchange tokens stay.
+    The world (fixtures and users added since), the clock and issued exchange tokens stay.
     """
+    state.database.keep_seq()
     for table in RESET_TABLES:
         # Table names are the constants above, never input.
         state.database.execute(f"DELETE FROM {table}")  # noqa: S608
+    state.dispatcher.sent.clear()
     state.faults.clear()
+    state.announcer.value("reset", {})
     return Response(status_code=204)
 
 
@@ -137,14 +149,35 @@ async def publish(request: Request, state: EmulatorState) -> Response:
         raise invalid(f"Unknown event {name!r}.")
     payload = json_object_field(body, "body")
     subscribed_object = text(body, "subscribed_object", nullable=True)
-    deliveries = await publish_event(
+    with_results = boolean(body, "results") is True
+    published = await publish_event(
         state,
         organization_uuid,
         event,
         {} if payload is MISSING else payload,
         None if subscribed_object is MISSING else subscribed_object,
     )
-    return JSONResponse({"deliveries": deliveries})
+    results = [
+        {
+            "command_uuid": command.uuid,
+            "intent": command.intent,
+            "delivery_id": outcome.delivery_id,
+            "status_code": outcome.status_code,
+            "reply": outcome.reply(),
+            **({"error": outcome.error} if outcome.error is not None else {}),
+        }
+        for command, outcome in published.outcomes
+    ]
+    if not with_results:
+        return JSONResponse({"deliveries": len(results)})
+    return JSONResponse(
+        {
+            "deliveries": len(results),
+            "event": event,
+            "occurrence": f"occurrence:{published.occurrence_id}",
+            "results": results,
+        }
+    )
 
 
 async def add_fault(request: Request, state: EmulatorState) -> Response:
@@ -163,20 +196,31 @@ async def clear_faults(request: Request, state: EmulatorState) -> Response:
 
 
 async def list_deliveries(request: Request, state: EmulatorState) -> Response:
-    return JSONResponse(recorded_deliveries(state.database))
+    """Every attempt, oldest first; ``?delivery_id=`` the attempts of one delivery."""
+    return JSONResponse(
+        recorded_deliveries(state.database, request.query_params.get("delivery_id") or None)
+    )
 
 
 async def clear_deliveries(request: Request, state: EmulatorState) -> Response:
+    state.database.keep_seq()
     state.database.execute("DELETE FROM deliveries")
+    state.database.execute("DELETE FROM runs")
+    state.database.execute("DELETE FROM occurrences")
+    state.dispatcher.sent.clear()
+    state.announcer.value("reset", {})
     return Response(status_code=204)
 
 
 async def list_messages(request: Request, state: EmulatorState) -> Response:
-    return JSONResponse(recorded_messages(state.database))
+    """Every message, oldest first; ``?limit=N`` the newest N (still oldest first)."""
+    return JSONResponse(recorded_messages(state.database, query_limit(request)))
 
 
 async def clear_messages(request: Request, state: EmulatorState) -> Response:
+    state.database.keep_seq()
     state.database.execute("DELETE FROM messages")
+    state.announcer.value("reset", {})
     return Response(status_code=204)
 
 

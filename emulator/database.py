@@ -1,11 +1,16 @@
 """The emulator's SQLite file: one connection, the schema, and small query helpers.
 
-Schedules, storage, activity, hooks, tokens, deliveries, messages and the virtual clock all live
-here, so a restart with the same ``--db`` keeps everything.
+Schedules, storage, activity, hooks, tokens, deliveries (each attempt, and each delivery as a
+whole: ``runs``), messages, platform calls, published events, users added at run time and the
+virtual clock all live here, so a restart with the same ``--db`` keeps everything.
+
+Records the timeline shows (runs, occurrences, messages, platform calls) carry ``seq``, one
+sequence across those tables, because under the virtual clock many share one instant.
 """
 
 from __future__ import annotations
 
+import secrets
 import sqlite3
 import threading
 from pathlib import Path
@@ -33,9 +38,9 @@ CREATE TABLE IF NOT EXISTS activity (
     metadata TEXT NOT NULL, created_at REAL NOT NULL
 );
 CREATE TABLE IF NOT EXISTS hooks (
-    uuid INTEGER PRIMARY KEY AUTOINCREMENT, command_uuid TEXT NOT NULL UNIQUE,
+    uuid INTEGER PRIMARY KEY AUTOINCREMENT, command_uuid TEXT NOT NULL,
     organization_uuid TEXT NOT NULL, user_uuid TEXT NOT NULL, subscriptions TEXT NOT NULL,
-    subscribed_objects TEXT NOT NULL
+    subscribed_objects TEXT NOT NULL, UNIQUE (command_uuid, organization_uuid)
 );
 CREATE TABLE IF NOT EXISTS deliveries (
     id INTEGER PRIMARY KEY AUTOINCREMENT, delivery_id TEXT NOT NULL, kind TEXT NOT NULL,
@@ -47,6 +52,31 @@ CREATE TABLE IF NOT EXISTS messages (
     id INTEGER PRIMARY KEY AUTOINCREMENT, organization_uuid TEXT NOT NULL,
     command_uuid TEXT NOT NULL, user_uuid TEXT, payload TEXT NOT NULL, created_at REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS runs (
+    delivery_id TEXT PRIMARY KEY, seq INTEGER NOT NULL, kind TEXT NOT NULL, subject TEXT,
+    organization_uuid TEXT, command_uuid TEXT, user_uuid TEXT, url TEXT NOT NULL,
+    occurrence_id INTEGER, replay_of TEXT, replay_mode TEXT, started_at REAL NOT NULL,
+    started_wall REAL NOT NULL, finished_wall REAL, correlation_id TEXT, body TEXT NOT NULL,
+    body_sha256 TEXT NOT NULL, acts_as TEXT
+);
+CREATE INDEX IF NOT EXISTS runs_by_correlation ON runs (correlation_id, seq);
+CREATE INDEX IF NOT EXISTS runs_by_seq ON runs (seq);
+CREATE TABLE IF NOT EXISTS occurrences (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, seq INTEGER NOT NULL, kind TEXT NOT NULL,
+    organization_uuid TEXT, user_uuid TEXT, subject TEXT NOT NULL, body TEXT NOT NULL,
+    outcome TEXT, at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS api_calls (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, seq INTEGER NOT NULL, method TEXT NOT NULL,
+    path TEXT NOT NULL, status INTEGER NOT NULL, organization_uuid TEXT, command_uuid TEXT,
+    user_uuid TEXT, correlation_id TEXT, job TEXT, job_id TEXT, summary TEXT NOT NULL,
+    request TEXT, response TEXT, latency_ms REAL NOT NULL, at REAL NOT NULL, wall REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS api_calls_by_correlation ON api_calls (correlation_id, seq);
+CREATE TABLE IF NOT EXISTS users (
+    uuid TEXT PRIMARY KEY, organization_uuid TEXT NOT NULL, full_name TEXT NOT NULL,
+    timezone TEXT NOT NULL
+);
 """
 
 # Columns added after a table was first shipped: a database file from an older emulator gains
@@ -56,7 +86,25 @@ ADDED_COLUMNS = (
     ("deliveries", "body", "TEXT"),
     ("deliveries", "reply", "TEXT"),
     ("deliveries", "latency_ms", "REAL"),
+    ("deliveries", "correlation_id", "TEXT"),
+    ("messages", "seq", "INTEGER"),
+    ("messages", "correlation_id", "TEXT"),
+    ("messages", "job", "TEXT"),
+    ("messages", "job_id", "TEXT"),
+    ("messages", "wall", "REAL"),
 )
+# Indexes on added columns: created once those columns exist.
+ADDED_INDEXES = (
+    "CREATE INDEX IF NOT EXISTS messages_by_correlation ON messages (correlation_id, seq)",
+    "CREATE INDEX IF NOT EXISTS deliveries_by_delivery ON deliveries (delivery_id, id)",
+)
+# The tables whose records carry `seq`.
+SEQUENCED_TABLES = ("runs", "occurrences", "messages", "api_calls")
+# The sequence never goes back, even after a reset empties those tables: a page that started a
+# conversation at some seq must not miss what comes after it.
+SEQ_FLOOR = "seq_floor"
+# Names this database's timeline; a new one after an import (whose seqs are another's).
+TIMELINE_ID = "timeline_id"
 
 Row = sqlite3.Row
 
@@ -72,8 +120,31 @@ class Database:
         self._connection.row_factory = sqlite3.Row
         self._lock = threading.Lock()
         with self._lock:
+            self._one_hook_per_organization()
             self._connection.executescript(SCHEMA)
             self._add_missing_columns()
+            for statement in ADDED_INDEXES:
+                self._connection.execute(statement)
+            self._seq = self._highest_seq()
+            # Messages written by an older emulator have no `seq`: they come first.
+            self._connection.execute("UPDATE messages SET seq = 0 WHERE seq IS NULL")
+            self._connection.execute(
+                "INSERT OR IGNORE INTO meta (name, value) VALUES (?, ?)",
+                (TIMELINE_ID, secrets.token_hex(8)),
+            )
+
+    def _one_hook_per_organization(self) -> None:
+        """An older file held one hook per command; a public command has one per organization
+        that uses it. Such a table is renamed aside, and its rows copied into the new one."""
+        row = self._connection.execute(
+            "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'hooks'"
+        ).fetchone()
+        if row is None or "command_uuid TEXT NOT NULL UNIQUE" not in row["sql"]:
+            return
+        self._connection.execute("ALTER TABLE hooks RENAME TO hooks_per_command")
+        self._connection.executescript(SCHEMA)
+        self._connection.execute("INSERT INTO hooks SELECT * FROM hooks_per_command")
+        self._connection.execute("DROP TABLE hooks_per_command")
 
     def _add_missing_columns(self) -> None:
         for table, column, kind in ADDED_COLUMNS:
@@ -82,6 +153,36 @@ class Database:
             present = {row["name"] for row in columns}
             if column not in present:
                 self._connection.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+
+    def _highest_seq(self) -> int:
+        floor = self._connection.execute(
+            "SELECT value FROM meta WHERE name = ?", (SEQ_FLOOR,)
+        ).fetchone()
+        highest = 0 if floor is None else int(floor[0])
+        for table in SEQUENCED_TABLES:
+            # Table names are the constants above, never input.
+            row = self._connection.execute(f"SELECT MAX(seq) FROM {table}").fetchone()  # noqa: S608
+            highest = max(highest, int(row[0] or 0))
+        return highest
+
+    def next_seq(self) -> int:
+        """The next number of the timeline's sequence (one for every sequenced record)."""
+        with self._lock:
+            self._seq += 1
+            return self._seq
+
+    @property
+    def last_seq(self) -> int:
+        with self._lock:
+            return self._seq
+
+    def keep_seq(self) -> None:
+        """Remember where the sequence stands (before a reset empties its tables)."""
+        self.set_meta(SEQ_FLOOR, str(self.last_seq))
+
+    @property
+    def timeline_id(self) -> str:
+        return self.get_meta(TIMELINE_ID) or ""
 
     def execute(self, sql: str, parameters: tuple[Any, ...] = ()) -> int:
         """Run one statement; answers how many rows it changed."""
@@ -102,6 +203,12 @@ class Database:
         with self._lock:
             return list(self._connection.execute(sql, parameters).fetchall())
 
+    def columns(self, table: str) -> set[str]:
+        """The column names of ``table`` (one of the schema's, never input)."""
+        with self._lock:
+            rows = self._connection.execute(f"PRAGMA table_info({table})").fetchall()
+        return {row["name"] for row in rows}
+
     def get_meta(self, name: str) -> str | None:
         row = self.one("SELECT value FROM meta WHERE name = ?", (name,))
         return None if row is None else str(row["value"])
@@ -112,6 +219,22 @@ class Database:
             "ON CONFLICT(name) DO UPDATE SET value = excluded.value",
             (name, value),
         )
+
+    def transaction(self, statements: list[tuple[str, tuple[Any, ...]]]) -> None:
+        """Run ``statements`` all or none (an import replaces the state in one go)."""
+        with self._lock:
+            self._connection.execute("BEGIN")
+            try:
+                for sql, parameters in statements:
+                    self._connection.execute(sql, parameters)
+                self._connection.execute(
+                    "UPDATE meta SET value = ? WHERE name = ?", (secrets.token_hex(8), TIMELINE_ID)
+                )
+            except BaseException:
+                self._connection.execute("ROLLBACK")
+                raise
+            self._connection.execute("COMMIT")
+            self._seq = self._highest_seq()
 
     def close(self) -> None:
         with self._lock:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -77,28 +78,36 @@ class FaultBoard:
     def __init__(self) -> None:
         self._faults: list[Fault] = []
         self._lock = threading.Lock()
+        # Called after the pending faults changed (the change feed).
+        self.on_change: Callable[[], None] = lambda: None
 
     def add(self, fault: Fault) -> None:
         with self._lock:
             self._faults.append(fault)
+        self.on_change()
 
     def clear(self) -> None:
         with self._lock:
             self._faults.clear()
+        self.on_change()
 
     def pending(self) -> list[dict[str, Any]]:
         with self._lock:
             return [fault.describe() for fault in self._faults]
 
     def take(self, path: str) -> Fault | None:
+        taken = None
         with self._lock:
             for fault in self._faults:
                 if fault.times > 0 and path.startswith(fault.path):
                     fault.times -= 1
                     if fault.times == 0:
                         self._faults.remove(fault)
-                    return fault
-        return None
+                    taken = fault
+                    break
+        if taken is not None:
+            self.on_change()
+        return taken
 
     async def apply(self, path: str) -> None:
         """Stall and/or raise for the next fault matching ``path``, if any."""

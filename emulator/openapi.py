@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from emulator.event_names import EVENT_NAMES
+from emulator.openapi_live import LIVE_SCHEMAS, live_paths
 
 JSON = "application/json"
 
@@ -190,6 +191,11 @@ CONTROL_SCHEMAS: dict[str, Any] = {
             "event": {"type": "string", "enum": [*EVENT_NAMES, *SHOUTED_EVENT_NAMES]},
             "body": {"type": "object", "default": {}},
             "subscribed_object": {"type": "string", "nullable": True},
+            "results": {
+                "type": "boolean",
+                "default": False,
+                "description": "Also answer what each hook's command answered.",
+            },
         },
         "required": ["organization_uuid", "event"],
     },
@@ -211,6 +217,12 @@ CONTROL_SCHEMAS: dict[str, Any] = {
             "reply": {},
             "elapsed_ms": {"type": "number"},
             "error": {"type": "string"},
+            "delivery_id": {"type": "string", "description": "The run, in the timeline."},
+            "correlation_id": {
+                "type": "string",
+                "nullable": True,
+                "description": "The X-Correlation-Id the command answered with.",
+            },
         },
         "required": ["status_code", "reply", "elapsed_ms"],
     },
@@ -239,6 +251,7 @@ CONTROL_SCHEMAS: dict[str, Any] = {
                 "description": "The intent, event name or schedule name delivered.",
             },
             "latency_ms": {"type": "number", "nullable": True},
+            "correlation_id": {"type": "string", "nullable": True},
             "body_sha256": {"type": "string"},
             "body": {
                 "type": "object",
@@ -511,9 +524,9 @@ def openapi_document() -> dict[str, Any]:
             "description": "The platform API under /v1/ and the emulator's control API under "
             "/_emulator/.",
         },
-        "paths": {**_platform_paths(), **_control_paths()},
+        "paths": {**_platform_paths(), **_control_paths(), **live_paths()},
         "components": {
-            "schemas": SCHEMAS | CONTROL_SCHEMAS,
+            "schemas": SCHEMAS | CONTROL_SCHEMAS | LIVE_SCHEMAS,
             "securitySchemes": {
                 "ApiKey": {"type": "apiKey", "in": "header", "name": "X-API-KEY"},
                 "ExchangeToken": {"type": "apiKey", "in": "header", "name": "X-EXCHANGE-TOKEN"},

@@ -37,7 +37,9 @@ def invocation_body(
         "intent": intent,
         "query": query,
         "event_timestamp": iso_z(instant),
-        "organization_uuid": command.organization_uuid,
+        # The user's organization: a public command is used from other organizations too,
+        # and acts there (its storage, its schedules) with their users' tokens.
+        "organization_uuid": user.organization_uuid,
         "user_uuid": user.uuid,
         "user_full_name": user.full_name,
         "command_uuid": command.uuid,

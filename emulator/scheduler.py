@@ -13,6 +13,8 @@ from emulator.clock import VirtualClock
 from emulator.command_calls import fire_schedule
 from emulator.schedules import Schedule, next_fire_after
 from emulator.state import EmulatorState
+from emulator.state_views import announce_schedule
+from emulator.timestamps import iso_z
 
 MAX_FIRINGS_PER_PASS = 10_000
 
@@ -35,17 +37,22 @@ async def fire_due(state: EmulatorState, until: float) -> int:
                 break
             schedule = Schedule.from_row(row)
             fire_at = float(row["next_fire_at"])
-            if isinstance(state.clock, VirtualClock):
-                state.clock.move_to(fire_at)
+            move_clock(state, fire_at)
             _advance(state, schedule, fire_at)
             if await fire_schedule(state, schedule, fire_at) is not None:
                 fired += 1
         else:
             logger.warning("stopped after %d firings in one pass", passes)
             return fired
-        if isinstance(state.clock, VirtualClock):
-            state.clock.move_to(until)
+        move_clock(state, until)
     return fired
+
+
+def move_clock(state: EmulatorState, instant: float) -> None:
+    """Move the virtual clock (the real one moves by itself) and tell the change feed."""
+    if isinstance(state.clock, VirtualClock) and instant > state.clock.now():
+        state.clock.move_to(instant)
+        state.announcer.value("clock", {"now": iso_z(instant), "clock": "virtual"})
 
 
 def _advance(state: EmulatorState, schedule: Schedule, fire_at: float) -> None:
@@ -59,6 +66,7 @@ def _advance(state: EmulatorState, schedule: Schedule, fire_at: float) -> None:
     base = fire_at if state.clock.is_virtual else max(fire_at, state.clock.now())
     schedule.next_fire_at = next_fire_after(schedule, base, state.world)
     schedule.save(state.database)
+    announce_schedule(state, schedule)
 
 
 async def run_real_clock(state: EmulatorState) -> None:

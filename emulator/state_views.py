@@ -1,8 +1,9 @@
 """Read-only views of what the emulator holds, for the playground page and for people.
 
-``GET /_emulator/world``, ``/storage``, ``/activity``, ``/schedules`` and ``/hooks`` answer
-without an API key or exchange token: looking at local state should not need credentials.
-Secrets (API keys, signatures, tokens) are never part of a view.
+``GET /_emulator/world``, ``/storage`` (and its ``/entries`` and ``/value``), ``/activity``,
+``/schedules``, ``/hooks``, ``/event-examples`` and ``/state`` answer without an API key or
+exchange token: looking at local state should not need credentials. Secrets (API keys,
+signatures, tokens) are never part of a view.
 """
 
 from __future__ import annotations
@@ -14,12 +15,17 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from emulator.added_users import added_user_ids
 from emulator.api.activity import activity_record
+from emulator.api.event_subscription import hook_row_view
+from emulator.errors import invalid, not_found
+from emulator.event_examples import example_bodies
 from emulator.event_names import EVENT_NAMES
 from emulator.schedules import Schedule, zone_of
-from emulator.state import EmulatorState
+from emulator.state import EmulatorState, export_state
+from emulator.storage_entries import DEFAULT_ENTRIES, MAX_ENTRIES, entries, stored_value
 from emulator.timestamps import iso_z, to_datetime
-from emulator.validation import query_limit
+from emulator.validation import query_limit, uuid_text
 
 DEFAULT_ACTIVITY_SHOWN = 200
 
@@ -27,6 +33,7 @@ DEFAULT_ACTIVITY_SHOWN = 200
 async def world(request: Request, state: EmulatorState) -> Response:
     """Organizations, users, commands (without their signatures) and the known event names."""
     known = state.world
+    added = added_user_ids(state.database)
     return JSONResponse(
         {
             "clock": "virtual" if state.clock.is_virtual else "real",
@@ -40,6 +47,7 @@ async def world(request: Request, state: EmulatorState) -> Response:
                     "organization_uuid": u.organization_uuid,
                     "full_name": u.full_name,
                     "timezone": u.timezone,
+                    "added": u.uuid in added,
                 }
                 for u in known.users.values()
             ],
@@ -77,6 +85,46 @@ async def storage(request: Request, state: EmulatorState) -> Response:
     return JSONResponse(entries)
 
 
+async def storage_entries(request: Request, state: EmulatorState) -> Response:
+    """Stored keys with a preview and the size of each value, a page at a time."""
+    scope = request.query_params.get("after_scope")
+    key = request.query_params.get("after_key")
+    limit = query_limit(request, maximum=MAX_ENTRIES) or DEFAULT_ENTRIES
+    found, following = entries(
+        state.database, after=(scope, key or "") if scope else None, limit=limit
+    )
+    more = None if following is None else {"after_scope": following[0], "after_key": following[1]}
+    return JSONResponse({"entries": found, "next": more})
+
+
+async def storage_value(request: Request, state: EmulatorState) -> Response:
+    """One stored value, whole: ``?scope_id=...&key=...`` as the entries name them."""
+    scope = request.query_params.get("scope_id", "")
+    key = request.query_params.get("key", "")
+    exists, value = stored_value(state.database, scope, key)
+    if not exists:
+        raise not_found()
+    return JSONResponse({"scope_id": scope, "key": key, "value": value})
+
+
+async def event_examples(request: Request, state: EmulatorState) -> Response:
+    """An example body for every event, with the users of ``organization_uuid`` (or of the
+    first organization) in it."""
+    raw = request.query_params.get("organization_uuid")
+    organization = uuid_text(raw) if raw else next(iter(state.world.organizations), None)
+    if organization is None or organization not in state.world.organizations:
+        raise invalid("'organization_uuid' must be a known organization.")
+    return JSONResponse(example_bodies(state.world, organization, state.clock.now()))
+
+
+async def whole_state(request: Request, state: EmulatorState) -> Response:
+    """The whole state, as ``--export-on-exit`` writes it and ``--import`` reads it."""
+    return JSONResponse(
+        export_state(state),
+        headers={"Content-Disposition": 'attachment; filename="emulator-state.json"'},
+    )
+
+
 async def activity(request: Request, state: EmulatorState) -> Response:
     """Every command's activity records, newest first (``limit``, default 200)."""
     limit = query_limit(request) or DEFAULT_ACTIVITY_SHOWN
@@ -90,6 +138,11 @@ async def schedules(request: Request, state: EmulatorState) -> Response:
         "SELECT * FROM schedules ORDER BY next_fire_at IS NULL, next_fire_at, created_at"
     )
     return JSONResponse([schedule_view(state, Schedule.from_row(row)) for row in rows])
+
+
+def announce_schedule(state: EmulatorState, schedule: Schedule) -> None:
+    """Tell the change feed about a schedule created, changed or fired."""
+    state.announcer.views("schedule", lambda: schedule_view(state, schedule))
 
 
 def schedule_view(state: EmulatorState, schedule: Schedule) -> dict[str, Any]:
@@ -116,16 +169,5 @@ def schedule_view(state: EmulatorState, schedule: Schedule) -> dict[str, Any]:
 
 async def hooks(request: Request, state: EmulatorState) -> Response:
     """Every command's event hook with its subscriptions and subscribed objects."""
-    return JSONResponse(
-        [
-            {
-                "hook_uuid": row["uuid"],
-                "command_uuid": row["command_uuid"],
-                "organization_uuid": row["organization_uuid"],
-                "user_uuid": row["user_uuid"],
-                "subscriptions": json.loads(row["subscriptions"]),
-                "subscribed_objects": json.loads(row["subscribed_objects"]),
-            }
-            for row in state.database.all("SELECT * FROM hooks ORDER BY uuid")
-        ]
-    )
+    rows = state.database.all("SELECT * FROM hooks ORDER BY uuid")
+    return JSONResponse([hook_row_view(row) for row in rows])

@@ -155,7 +155,16 @@ class _Step:
         self.worker.wait_draining()
         warm = f"{self.key}-warm"
         self.queue.send(self._job(warm, 0))
-        _wait(lambda: self._sent(warm) == 1, f"{self.step}: the warm-up follow-up")
+        # Settled whole (claim completed, message deleted), not only its follow-up sent: a
+        # step that then holds the store must hold it against its own job, not this one.
+        _wait(
+            lambda: (
+                self._sent(warm) == 1
+                and self._claims("COMPLETED") == 1
+                and self.queue.pending() == 0
+            ),
+            f"{self.step}: the warm-up job settled",
+        )
 
     def _kill_at_step(self) -> bool:
         actions: dict[CrashStep, Callable[[], bool]] = {

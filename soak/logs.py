@@ -38,7 +38,8 @@ class Outcome:
 
 
 def read_logs(paths: Iterable[Path]) -> dict[str, str]:
-    return {path.name: path.read_text(errors="replace") for path in paths if path.exists()}
+    """Each log's text by its path (two workers of the job crashes share a file name)."""
+    return {str(path): path.read_text(errors="replace") for path in paths if path.exists()}
 
 
 def _objects(line: str) -> Iterator[dict[str, Any]]:

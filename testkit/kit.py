@@ -10,6 +10,7 @@ then hands out the `Dailybot` a test drives.
 from __future__ import annotations
 
 import io
+import itertools
 import threading
 import traceback
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -22,9 +23,10 @@ from typing import Any, Final
 import httpx
 
 from chalicelib.dailybot.models import SCHEDULE_FIELDS, ActivityRecord
-from chalicelib.redaction import redact_text
+from chalicelib.observability import redactor
+from chalicelib.redaction import Secret, redact_text
 from chalicelib.runtime import Button
-from chalicelib.runtime.composition import build_runtime
+from chalicelib.runtime.composition import Runtime, build_runtime
 from chalicelib.runtime.context import user_storage_namespace
 from chalicelib.runtime.execution import HandlerFailure
 from chalicelib.runtime.registration import sync
@@ -234,12 +236,14 @@ class Dailybot:
 
     @property
     def schedules(self) -> list[Schedule]:
-        """The scheduled executions the platform holds for the command, oldest first."""
+        """The scheduled executions the platform holds for the command, in every
+        organization that uses it, oldest first (each says its `organization_uuid`)."""
         return [
             Schedule(
                 **{name: getattr(s, name) for name in SCHEDULE_FIELDS},
                 uuid=s.uuid,
                 is_active=s.is_active,
+                organization_uuid=s.organization_uuid,
                 user_uuid=s.user_uuid,
                 executions=s.executions,
                 next_fire_at=instant(s.next_fire_at),
@@ -367,13 +371,19 @@ def kit_environment(world: KitWorld) -> dict[str, str]:
         "DAILYBOT_SIGNATURES": f"{world.command.uuid}:{world.command.signature}",
         "DAILYBOT_PUBLIC_URL": world.command.url,
         "DAILYBOT_OWNER_UUID": owner.uuid,
+        "DAILYBOT_OWNER_ORGANIZATION": owner.organization_uuid,
         # One throwaway ledger per test: two tests' first deliveries may be the same bytes.
         "IDEMPOTENCY_STORE": "sqlite:///:memory:",
     }
 
 
 def _fresh_emulator(world: KitWorld, wire: CommandWire) -> EmulatorState:
-    config = EmulatorConfig(db=":memory:", clock="virtual", redelivery_pause=0.0)
+    config = EmulatorConfig(
+        db=":memory:",
+        clock="virtual",
+        redelivery_pause=0.0,
+        allowed_hosts=(httpx.URL(PLATFORM_URL).host,),
+    )
     return build_state(config, world.world, delivery_transport=wire)
 
 
@@ -389,17 +399,58 @@ def _register(deployment: Deployment, env: dict[str, str], transport: PlatformWi
         )
 
 
+class _KitDeliveries:
+    """The app as this kit's platform reaches it: every delivery is answered by this kit's
+    own runtime, whatever other kit is open in the process (the app's container is shared)."""
+
+    def __init__(self, deployment: Deployment) -> None:
+        self._deployment = deployment
+        self.runtime: Runtime | None = None
+
+    def post(
+        self, path: str, headers: dict[str, str], body: bytes
+    ) -> tuple[int, dict[str, str], bytes]:
+        if self.runtime is None:
+            raise KitError("a delivery reached the app before the kit's runtime was built")
+        with self._deployment.container.serving(self.runtime):
+            return self._deployment.post(path, headers, body)
+
+
+# The secrets of every kit open in this process: the log scrubber is one per process, and
+# each kit's runtime would otherwise replace the others' secrets with its own.
+_open_kits_secrets: list[tuple[Secret | None, ...]] = []
+
+
+@contextmanager
+def _scrubbing(settings: Settings) -> Iterator[None]:
+    secrets = (settings.api_key, *(each.value for each in settings.signatures))
+    _open_kits_secrets.append(secrets)
+    redactor.configure(itertools.chain.from_iterable(_open_kits_secrets))
+    try:
+        yield
+    finally:
+        _open_kits_secrets.remove(secrets)
+        redactor.configure(itertools.chain.from_iterable(_open_kits_secrets))
+
+
 @contextmanager
 def open_dailybot(deployment: Deployment, world: KitWorld) -> Iterator[Dailybot]:
-    """A `Dailybot` on a fresh platform, with the deployment's runtime installed in its app."""
+    """A `Dailybot` on a fresh platform, whose deliveries reach the deployment's app and,
+    through it, a runtime of this kit's own.
+
+    Kits nest: each serves its own deliveries, platform, storage and jobs, so a test may
+    open another (a registry of its own, say) while the `dailybot` fixture is open.
+    """
     traffic = Traffic()
     # Deliveries run one at a time; a second worker covers a delivery made while one runs.
     workers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="dailybot-delivery")
-    state = _fresh_emulator(world, CommandWire(deployment.post, traffic, workers))
+    app = _KitDeliveries(deployment)
+    state = _fresh_emulator(world, CommandWire(app.post, traffic, workers))
     emulator = create_app(state.config, state=state)
     platform = PlatformWire(emulator, traffic)
     control = httpx.Client(transport=PlatformWire(emulator), base_url=PLATFORM_URL)
     env = kit_environment(world)
+    runtime = None
     try:
         _register(deployment, env, platform)
         settings = Settings.from_env(env)
@@ -413,18 +464,20 @@ def open_dailybot(deployment: Deployment, world: KitWorld) -> Iterator[Dailybot]
             wall_clock=state.clock.now,
             on_failure=failures,
         )
-        deployment.container.reset(runtime)
-        yield Dailybot(
-            world,
-            state,
-            control,
-            traffic,
-            settings,
-            jobs=lambda: jobs.run_pending(runtime.job_runner),
-            failures=failures,
-        )
+        app.runtime = runtime
+        with _scrubbing(settings):
+            yield Dailybot(
+                world,
+                state,
+                control,
+                traffic,
+                settings,
+                jobs=lambda: jobs.run_pending(runtime.job_runner),
+                failures=failures,
+            )
     finally:
-        deployment.container.reset(None)
+        if runtime is not None:
+            runtime.close()
         control.close()
         run_to_completion(state.dispatcher.aclose())
         state.database.close()

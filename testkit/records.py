@@ -147,9 +147,10 @@ class SentMessage:
 
 @dataclass(frozen=True, kw_only=True)
 class Schedule(ScheduledExecution):
-    """A scheduled execution the platform holds for the command: its fields, whose it is,
-    how often it ran and when it fires next."""
+    """A scheduled execution the platform holds for the command: its fields, the organization
+    it fires in, whose it is, how often it ran and when it fires next."""
 
+    organization_uuid: str
     user_uuid: str | None
     executions: int
     next_fire_at: datetime | None

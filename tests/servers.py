@@ -101,3 +101,27 @@ def start_server(
         time.sleep(0.1)
     server.stop()
     raise RuntimeError(f"{name} did not become ready in {timeout} s:\n{server.log()}")
+
+
+def start_devstack(
+    log_dir: Path, *, emulator_port: int, app_port: int, extra_args: Sequence[str] = ()
+) -> ServerProcess:
+    """`python -m devstack` (`make run`) on these ports, its state under `log_dir/state`;
+    answers once it printed its banner (the app answers too by then)."""
+    ports = ["--emulator-port", str(emulator_port), "--app-port", str(app_port)]
+    devstack = start_server(
+        "devstack",
+        ["-m", "devstack", *ports, *extra_args],
+        port=emulator_port,
+        ready_path="/_emulator/health",
+        log_dir=log_dir,
+        env={"DEVSTACK_STATE_DIR": str(log_dir / "state")},
+        timeout=60,
+    )
+    deadline = time.monotonic() + 60
+    while "playground: " not in devstack.log():
+        if time.monotonic() > deadline or devstack.process.poll() is not None:
+            devstack.stop()
+            raise RuntimeError(f"devstack did not start:\n{devstack.log()}")
+        time.sleep(0.2)
+    return devstack

@@ -9,7 +9,12 @@ anything else with a constant. Configured by the environment, read at import:
 - `PEER_API_URL`, and `PEER_API_KEY` or `PEER_API_KEY_PARAMETER` (an SSM parameter name);
 - `PEER_SIGNATURE` or `PEER_SIGNATURE_PARAMETER`;
 - `PEER_STORE`: `memory` (the default, `memory_store`) or `dynamodb://TABLE` (Powertools'
-  DynamoDB layer; its endpoint from `AWS_ENDPOINT_URL_DYNAMODB`, as boto3 reads it).
+  DynamoDB layer; its endpoint from `AWS_ENDPOINT_URL_DYNAMODB`, as boto3 reads it);
+- `PEER_USAGE_ACTIVITY`: `on` records each invocation as activity `usage/triggered/<intent>`
+  the way the platform's documentation leads a user to: one `POST /v1/platform/activity/`
+  with the delivery's exchange token, after the command's own work and in series with it,
+  inside the idempotent function (a duplicate records nothing, as with ours). `off` (the
+  default) records nothing.
 """
 
 from __future__ import annotations
@@ -51,6 +56,7 @@ def _persistence_store() -> BasePersistenceLayer:
 
 
 persistence_store = _persistence_store()
+records_usage = os.environ.get("PEER_USAGE_ACTIVITY", "off") == "on"
 config = IdempotencyConfig(
     event_key_jmespath="[organization_uuid, user_uuid, intent, query, event_timestamp]",
     expires_after_seconds=3600,
@@ -89,6 +95,13 @@ def dailybot() -> Response | dict[str, Any]:
     data_keyword_argument="delivery", config=config, persistence_store=persistence_store
 )
 def answer(delivery: dict[str, Any]) -> dict[str, Any]:
+    reply = _command(delivery)
+    if records_usage:
+        _record_usage(delivery)
+    return reply
+
+
+def _command(delivery: dict[str, Any]) -> dict[str, Any]:
     intent = str(delivery.get("intent", "")).strip().lower()
     words = str(delivery.get("query") or "").split()
     if intent == "remember" and len(words) >= 2:
@@ -101,6 +114,23 @@ def answer(delivery: dict[str, Any]) -> dict[str, Any]:
             "buttons": [{"label": "Yes", "value": "vote yes"}, {"label": "No", "value": "vote no"}],
         }
     return {"message": f"I do not know `{intent}`."}
+
+
+def _record_usage(delivery: dict[str, Any]) -> None:
+    response = platform.post(
+        "platform/activity/",
+        json={
+            "category": "usage",
+            "action": "triggered",
+            "label": str(delivery.get("intent", "")),
+            "user_uuid": delivery.get("user_uuid"),
+        },
+        headers={
+            "X-API-KEY": _secret("API_KEY"),
+            "X-EXCHANGE-TOKEN": str(delivery.get("exchange_token", "")),
+        },
+    )
+    response.raise_for_status()
 
 
 def _store(key: str, value: str, exchange_token: str) -> None:

@@ -26,6 +26,7 @@ from urllib.parse import quote
 import httpx
 
 from chalicelib.dailybot import wire
+from chalicelib.dailybot.answer_body import MAX_RESPONSE_BYTES, read_within
 from chalicelib.dailybot.call_options import CallOptions
 from chalicelib.dailybot.deadline import Deadline
 from chalicelib.dailybot.error_mapping import WallClock, error_from_response
@@ -91,7 +92,9 @@ class DailybotClient:
         clock: Callable[[], float] = time.monotonic,
         on_call: CallWrapper | None = None,
         wall_clock: WallClock = time.time,
+        max_response_bytes: int = MAX_RESPONSE_BYTES,
     ) -> None:
+        self._max_response_bytes = max_response_bytes
         self._base_url = base_url if base_url.endswith("/") else base_url + "/"
         self._api_key = api_key
         self._timeout = timeout or DEFAULT_TIMEOUT
@@ -365,7 +368,12 @@ class DailybotClient:
             try:
                 response = self._transport.handle_request(request)
                 try:
-                    response.read()
+                    read_within(
+                        response,
+                        limit=self._max_response_bytes,
+                        deadline=deadline,
+                        what=f"{method} {path}",
+                    )
                 finally:
                     response.close()
             except httpx.HTTPError as exc:

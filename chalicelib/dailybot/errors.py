@@ -41,6 +41,11 @@ class InvalidResponse(DailybotError):
     """A success answer whose body does not have the documented shape."""
 
 
+class ResponseTooLarge(InvalidResponse):
+    """An answer longer than the client reads (a broken or hostile platform); the rest of it
+    was never read."""
+
+
 class ExchangeTokenUnavailable(DailybotError):
     """No exchange token came with the delivery and there is no user to fetch one for."""
 

@@ -23,6 +23,7 @@ from typing import Protocol, TypeVar
 from chalicelib.dailybot.deadline import Deadline
 from chalicelib.dailybot.errors import (
     AuthenticationFailed,
+    DailybotError,
     DeadlineExceeded,
     ExchangeTokenUnavailable,
 )
@@ -70,10 +71,14 @@ class ExchangeTokenBroker:
         max_entries: int = DEFAULT_MAX_ENTRIES,
         clock: Callable[[], float] = time.monotonic,
         on_fetch: Callable[[Secret], None] | None = None,
+        on_refusal: Callable[[str, str, DailybotError], None] | None = None,
     ) -> None:
-        """`on_fetch` sees every token fetched (the runtime scrubs it from logs from then on)."""
+        """`on_fetch` sees every token fetched (the runtime scrubs it from logs from then on);
+        `on_refusal` hears of every fetch the platform refused, with the organization and
+        user (the runtime marks an organization it can no longer act in)."""
         self._client = client
         self._on_fetch = on_fetch
+        self._on_refusal = on_refusal
         self._ttl = ttl_seconds
         self._max_entries = max(0, max_entries)
         self._clock = clock
@@ -110,7 +115,12 @@ class ExchangeTokenBroker:
                 return token
             # Counted from before the fetch, so the cache never outlives the token.
             fetched_at = self._clock()
-            grant = self._client.fetch_exchange_token(user_uuid, deadline=deadline)
+            try:
+                grant = self._client.fetch_exchange_token(user_uuid, deadline=deadline)
+            except DailybotError as refused:
+                if self._on_refusal is not None:
+                    self._on_refusal(organization_uuid, user_uuid, refused)
+                raise
             if self._on_fetch is not None:
                 self._on_fetch(grant.token)
             entry.token = grant.token

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -29,7 +31,8 @@ from chalicelib.runtime.jobs.queue import JobQueue, Outcome, ReceivedJob, open_q
 from chalicelib.runtime.jobs.retry import RetrySchedule
 from chalicelib.runtime.jobs.runner import JobRunner, JobTimings
 from chalicelib.runtime.jobs.sqs_queue import received_from
-from chalicelib.runtime.registration.cold_start import ColdStartReconciler
+from chalicelib.runtime.registration.cold_start import OrganizationReconciler
+from chalicelib.runtime.registration.installations import ActingUsers, open_installations
 from chalicelib.runtime.registry import CommandRegistry
 from chalicelib.secrets import CurrentSignatures, resolve_secrets
 from chalicelib.settings import Settings, SettingsError
@@ -69,6 +72,7 @@ def build_client(
         transport=transport,
         retry_policy=RetryPolicy(max_retry_after_seconds=settings.max_retry_after_seconds),
         on_call=on_call,
+        max_response_bytes=settings.max_response_bytes,
     )
 
 
@@ -118,6 +122,22 @@ def build_runtime(
         window_seconds=settings.idempotency_window_seconds,
     )
     client = build_client(settings, transport=transport, on_call=platform_call_tracer())
+    installations = open_installations(
+        settings.idempotency_store, dynamodb_endpoint=settings.idempotency_dynamodb_endpoint
+    )
+    reconciler = OrganizationReconciler(
+        settings, registry, open_lock(settings), installations=installations, wall_clock=wall_clock
+    )
+    if registration == "cold-start":
+        registration = reconciler
+    # A token refusal marks the organization, and makes it due again here: its next delivery
+    # from a live user repairs the installation.
+    acting = ActingUsers(
+        installations,
+        owner_uuid=settings.owner_uuid,
+        owner_organization=settings.owner_organization,
+        on_mark=reconciler.forget,
+    )
     # A delivered token is remembered by the intake; one fetched for a delivery without a
     # token is only known here.
     broker = ExchangeTokenBroker(
@@ -125,19 +145,17 @@ def build_runtime(
         ttl_seconds=settings.token_cache_seconds,
         max_entries=settings.token_cache_size,
         on_fetch=redactor.remember,
+        on_refusal=acting.refused,
     )
-    if registration == "cold-start":
-        registration = ColdStartReconciler(settings, registry, open_lock(settings))
     jobs = queue if queue is not None else open_queue(settings.jobs_queue)
-    owner = settings.owner_uuid
     executor = HandlerExecutor(
         client=client,
         broker=broker,
         storage_namespace=settings.storage_namespace,
         user_namespace=settings.registry_namespace,
         # An event's delivery names no user and its token is not queued: its jobs act as the
-        # deployment's owner, the user self-registration registers the hook as.
-        acting_user=lambda organization: owner,
+        # user the organization's installation records.
+        acting_user=acting,
         on_failure=on_failure,
     )
     limits = DeferralLimits(settings.jobs_max_chain, settings.jobs_max_fanout)
@@ -184,8 +202,22 @@ class LazyRuntime:
         self._registry = registry
         self._lock = threading.Lock()
         self._runtime: Runtime | None = None
+        self._serving: ContextVar[Runtime | None] = ContextVar("serving_runtime", default=None)
+
+    @contextmanager
+    def serving(self, runtime: Runtime) -> Iterator[None]:
+        """Deliveries answered in this block (in this thread) reach `runtime` instead of the
+        container's own: each test kit open in a process serves its own deliveries so."""
+        token = self._serving.set(runtime)
+        try:
+            yield
+        finally:
+            self._serving.reset(token)
 
     def get(self) -> Runtime:
+        serving = self._serving.get()
+        if serving is not None:
+            return serving
         if self._runtime is None:
             with self._lock:
                 if self._runtime is None:

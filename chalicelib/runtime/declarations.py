@@ -55,10 +55,13 @@ class ScheduleDeclaration(ScheduleSpec):
     """A scheduled execution the deployment wants to exist, named after its handler.
 
     Its fields are `ScheduleSpec`'s; those left unset hold `DECLARED_DEFAULTS`. `handler` names
-    the function it was declared on (for messages); it is not part of the declaration.
+    the function it was declared on (for messages); `owner_only` keeps it to the owner's
+    organization (every organization using the command gets it otherwise). Neither is sent to
+    the platform.
     """
 
     handler: str = field(default="", compare=False, kw_only=True)
+    owner_only: bool = field(default=False, compare=False, kw_only=True)
 
     def __post_init__(self) -> None:
         for name, value in DECLARED_DEFAULTS.items():
@@ -191,13 +194,14 @@ class EventDeclaration:
     """An event the deployment handles, in dotted form, optionally narrowed to some objects
     (kept as a tuple).
 
-    `handler` names the function it was declared on (for messages); it is not part of the
-    declaration.
+    `handler` names the function it was declared on (for messages); `owner_only` keeps it to
+    the owner's organization's hook.
     """
 
     event: str
     subscribed_objects: Sequence[str] = ()
     handler: str = field(default="", compare=False, kw_only=True)
+    owner_only: bool = field(default=False, compare=False, kw_only=True)
 
     def __post_init__(self) -> None:
         try:

@@ -68,9 +68,17 @@ class CommandRegistry:
         return self._register(self._commands, key, f"command {key!r}", f"@command({intent!r})")
 
     def event(
-        self, name: str, *, subscribed_objects: Sequence[str] | None = None
+        self,
+        name: str,
+        *,
+        subscribed_objects: Sequence[str] | None = None,
+        owner_only: bool = False,
     ) -> Callable[[H], H]:
-        """Registers an event handler; `KUDOS_POSTED` and `kudos.posted` are the same event."""
+        """Registers an event handler; `KUDOS_POSTED` and `kudos.posted` are the same event.
+
+        The event is subscribed in every organization that uses the command, or, with
+        `owner_only`, in the owner's (`DAILYBOT_OWNER_ORGANIZATION`) alone.
+        """
         _named("event", name, "'kudos.posted'")
 
         def decorate(handler: H) -> H:
@@ -78,6 +86,7 @@ class CommandRegistry:
                 name,
                 () if subscribed_objects is None else subscribed_objects,
                 handler=qualified_name(handler),
+                owner_only=owner_only,
             )
             what = f"event {declaration.event!r}"
             self._register(self._events, declaration.event, what, declaration.where())(handler)
@@ -86,13 +95,16 @@ class CommandRegistry:
 
         return decorate
 
-    def scheduled(self, name: str, **options: Unpack[ScheduleOptions]) -> Callable[[H], H]:
+    def scheduled(
+        self, name: str, *, owner_only: bool = False, **options: Unpack[ScheduleOptions]
+    ) -> Callable[[H], H]:
         """Registers the handler of the scheduled executions named `name`.
 
         With options (`cron` or `execution_frequency`, and any other field of `ScheduleSpec`)
-        the deployment declares that execution and self-registration creates it; without, it
-        is created at run time (e.g. by a command). A declaration the platform could not take
-        fails here, naming the handler and the fix.
+        the deployment declares that execution and self-registration creates it in every
+        organization that uses the command (with `owner_only`, in the owner's alone); without,
+        it is created at run time (e.g. by a command). A declaration the platform could not
+        take fails here, naming the handler and the fix.
         """
         _named("scheduled", name, "'daily-digest', cron='0 9 * * 1-5'")
         declares = any(value is not None for value in options.values())
@@ -101,7 +113,9 @@ class CommandRegistry:
             where = f"@scheduled({name!r}) on {qualified_name(handler)}"
             declaration = None
             if declares:
-                declaration = ScheduleDeclaration(name, handler=qualified_name(handler), **options)
+                declaration = ScheduleDeclaration(
+                    name, handler=qualified_name(handler), owner_only=owner_only, **options
+                )
             what = f"scheduled handler {name!r}"
             self._register(self._scheduled, name, what, where)(handler)
             if declaration is not None:

@@ -55,7 +55,9 @@ async def create_activity(request: Request, state: EmulatorState, caller: Caller
     )
     row = state.database.one("SELECT * FROM activity WHERE id = ?", (record_id,))
     assert row is not None  # just inserted
-    return JSONResponse(activity_record(row), status_code=201)
+    record = activity_record(row)
+    state.announcer.value("activity", {"id": record_id, **record})
+    return JSONResponse(record, status_code=201)
 
 
 async def list_activity(request: Request, state: EmulatorState, caller: Caller) -> Response:

@@ -1,12 +1,16 @@
-"""``/v1/platform/event-subscription/``: one event hook per command, registered or removed.
+"""``/v1/platform/event-subscription/``: one event hook per command and organization,
+registered or removed.
 
-Registering again replaces the hook's subscriptions and subscribed objects and keeps its
-integer uuid; the hook acts as the user whose token registered it last.
+A call acts in the organization of the token's user: a public command used by several
+organizations has a hook in each. Registering again replaces the hook's subscriptions and
+subscribed objects and keeps its integer uuid; the hook acts as the user whose token
+registered it last.
 """
 
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -25,7 +29,10 @@ async def register_hook(request: Request, state: EmulatorState, caller: Caller) 
     subscriptions = _events(string_list(body, "subscriptions", required=True))
     objects = string_list(body, "subscribed_objects")
     objects = [] if objects is MISSING else list(dict.fromkeys(objects))
-    row = state.database.one("SELECT uuid FROM hooks WHERE command_uuid = ?", (grant.command_uuid,))
+    row = state.database.one(
+        "SELECT uuid FROM hooks WHERE command_uuid = ? AND organization_uuid = ?",
+        (grant.command_uuid, grant.organization_uuid),
+    )
     values = (
         grant.organization_uuid,
         grant.user_uuid,
@@ -45,13 +52,45 @@ async def register_hook(request: Request, state: EmulatorState, caller: Caller) 
             " subscribed_objects = ? WHERE uuid = ?",
             (*values, hook_uuid),
         )
+    state.announcer.views(
+        "hook", lambda: hook_view(state.database, grant.command_uuid, grant.organization_uuid)
+    )
     return JSONResponse({"hook_uuid": hook_uuid})
 
 
 async def unregister_hook(request: Request, state: EmulatorState, caller: Caller) -> Response:
     grant = caller.require_grant()
-    state.database.execute("DELETE FROM hooks WHERE command_uuid = ?", (grant.command_uuid,))
+    state.database.execute(
+        "DELETE FROM hooks WHERE command_uuid = ? AND organization_uuid = ?",
+        (grant.command_uuid, grant.organization_uuid),
+    )
+    state.announcer.value(
+        "hook_removed",
+        {"command_uuid": grant.command_uuid, "organization_uuid": grant.organization_uuid},
+    )
     return Response(status_code=200)
+
+
+def hook_row_view(row: Row) -> dict[str, Any]:
+    """A hook as ``GET /_emulator/hooks`` lists it."""
+    return {
+        "hook_uuid": row["uuid"],
+        "command_uuid": row["command_uuid"],
+        "organization_uuid": row["organization_uuid"],
+        "user_uuid": row["user_uuid"],
+        "subscriptions": json.loads(row["subscriptions"]),
+        "subscribed_objects": json.loads(row["subscribed_objects"]),
+    }
+
+
+def hook_view(
+    database: Database, command_uuid: str, organization_uuid: str
+) -> dict[str, Any] | None:
+    row = database.one(
+        "SELECT * FROM hooks WHERE command_uuid = ? AND organization_uuid = ?",
+        (command_uuid, organization_uuid),
+    )
+    return None if row is None else hook_row_view(row)
 
 
 def _events(names: list[str]) -> list[str]:

@@ -1,22 +1,23 @@
 """``/v1/send-message/``: follow-up messages, recorded for ``GET /_emulator/messages``.
 
 The exchange token may come in the body (``exchange_token``) or the ``X-EXCHANGE-TOKEN`` header.
-Without any target the message goes to the token's user.
+Without any target the message goes to the token's user. The correlation headers the request
+carried (``emulator.correlation``) are kept with the message: they place it under the delivery
+and the job that sent it.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any
+import time
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from emulator.access import Caller, resolve_grant
-from emulator.database import Database
+from emulator.correlation import from_headers
 from emulator.errors import invalid
 from emulator.state import EmulatorState
-from emulator.timestamps import iso_z
 from emulator.validation import MISSING, json_object, string_list, text
 
 TARGETS = ("target_users", "target_channels", "target_teams")
@@ -43,29 +44,22 @@ async def send_message(request: Request, state: EmulatorState, caller: Caller) -
         "buttons": buttons,
         **targets,
     }
+    correlation = from_headers(request.headers)
     message_id = state.database.insert(
-        "INSERT INTO messages (organization_uuid, command_uuid, user_uuid, payload, created_at)"
-        " VALUES (?, ?, ?, ?, ?)",
+        "INSERT INTO messages (organization_uuid, command_uuid, user_uuid, payload, created_at,"
+        " seq, correlation_id, job, job_id, wall) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
-            caller.key.organization_uuid,
+            grant.organization_uuid if grant else caller.key.organization_uuid,
             grant.command_uuid if grant else caller.key.command_uuid,
             grant.user_uuid if grant else None,
             json.dumps(record),
             state.clock.now(),
+            state.database.next_seq(),
+            correlation.correlation_id,
+            correlation.job,
+            correlation.job_id,
+            time.time(),
         ),
     )
+    state.announcer.message(message_id)
     return JSONResponse({"id": message_id, "status": "sent"})
-
-
-def recorded_messages(database: Database) -> list[dict[str, Any]]:
-    return [
-        {
-            "id": row["id"],
-            "organization_uuid": row["organization_uuid"],
-            "command_uuid": row["command_uuid"],
-            "user_uuid": row["user_uuid"],
-            "created_at": iso_z(row["created_at"]),
-            **json.loads(row["payload"]),
-        }
-        for row in database.all("SELECT * FROM messages ORDER BY id")
-    ]

@@ -22,6 +22,7 @@ from emulator.schedules import (
     next_fire_after,
 )
 from emulator.state import EmulatorState
+from emulator.state_views import announce_schedule
 from emulator.validation import (
     MISSING,
     boolean,
@@ -65,6 +66,7 @@ async def create_schedule(request: Request, state: EmulatorState, caller: Caller
     )
     schedule.next_fire_at = next_fire_after(schedule, state.clock.now(), state.world)
     schedule.save(state.database)
+    announce_schedule(state, schedule)
     return JSONResponse({"uuid": schedule.uuid})
 
 
@@ -86,12 +88,14 @@ async def update_schedule(request: Request, state: EmulatorState, caller: Caller
             schedule.executions = 0
         schedule.next_fire_at = next_fire_after(schedule, state.clock.now(), state.world)
     schedule.save(state.database)
+    announce_schedule(state, schedule)
     return JSONResponse(schedule.view(state.world.commands[schedule.command_uuid].url))
 
 
 async def delete_schedule(request: Request, state: EmulatorState, caller: Caller) -> Response:
     schedule = _owned_schedule(request, state, caller)
     state.database.execute("DELETE FROM schedules WHERE uuid = ?", (schedule.uuid,))
+    state.announcer.value("schedule_removed", {"uuid": schedule.uuid})
     return Response(status_code=204)
 
 

@@ -41,6 +41,7 @@ async def storage_operation(request: Request, state: EmulatorState, caller: Call
         _write(state, scope, key, params)
     else:
         state.database.execute("DELETE FROM storage WHERE scope = ? AND key = ?", (scope, key))
+    state.announcer.storage(scope, key)
     return JSONResponse({})
 
 

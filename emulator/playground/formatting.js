@@ -1,10 +1,29 @@
 // Dailybot's chat formatting, rendered as DOM nodes: *bold*, _italic_, ~strike~, `code`,
 // > quote, - lists, [text](url). Every piece of text goes in with textContent, so a message
 // holding HTML shows that HTML as text and never runs it.
+//
+// As on the chat platforms Dailybot posts to (Slack's rule), emphasis markers count only at
+// word edges: the opening one not right after a letter, digit or underscore, the closing one
+// not right before one, and neither touching a space on the inside. So `user_activated x2,
+// error/platform_failed` and `2*3*4` stay as typed.
 (() => {
 "use strict";
 
-const INLINE = /`([^`\n]+)`|\*([^*\n]+)\*|_([^_\n]+)_|~([^~\n]+)~|\[([^\]\n]+)\]\(([^)\s]+)\)/g;
+const WORD = "[\\p{L}\\p{N}_]";
+function emphasis(marker) {
+  const m = marker === "*" ? "\\*" : marker; // only * needs escaping (with the u flag)
+  return `(?<!${WORD}|${m})${m}(?!\\s)([^${m}\\n]+?)(?<!\\s)${m}(?!${WORD}|${m})`;
+}
+const INLINE = new RegExp(
+  [
+    "`([^`\\n]+)`",
+    emphasis("*"),
+    emphasis("_"),
+    emphasis("~"),
+    "\\[([^\\]\\n]+)\\]\\(([^)\\s]+)\\)",
+  ].join("|"),
+  "gu",
+);
 const SAFE_LINK = /^(https?:|mailto:)/i;
 
 function element(tag, className, text) {

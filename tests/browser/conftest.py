@@ -4,12 +4,16 @@ Playwright's own browser download cannot be reached from these machines, so the 
 Debian's Chromium (`/usr/bin/chromium`, or `PLAYGROUND_CHROMIUM`); `make test` installs it with
 apt-get when it can. Without it the tests skip, except under `CI=true`, where they fail.
 Screenshots go to `.local/screenshots/` (or `PLAYGROUND_SCREENSHOTS`).
+
+Chromium is launched with its own local-network protection off, so that a hostile page's
+requests reach the emulator and the tests see the emulator refuse them (a person may allow a
+page through that prompt, and other browsers do not have it), and with `rebind.test` resolving
+to 127.0.0.1, which is what a DNS-rebinding page achieves.
 """
 
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,11 +22,18 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
-from tests.servers import ROOT, ServerProcess, free_port, start_server
+from tests.servers import ROOT, ServerProcess, free_port, start_devstack
 
 CHROMIUM = Path(os.environ.get("PLAYGROUND_CHROMIUM", "/usr/bin/chromium"))
 SCREENSHOTS = Path(os.environ.get("PLAYGROUND_SCREENSHOTS", ROOT / ".local" / "screenshots"))
 VIEWPORT = {"width": 1400, "height": 900}
+REBOUND_NAME = "rebind.test"
+CHROMIUM_ARGS = (
+    "--no-sandbox",  # tests run as root in CI, where Chromium refuses to start sandboxed
+    "--disable-features=LocalNetworkAccessChecks,PrivateNetworkAccessRespectPreflightResults,"
+    "BlockInsecurePrivateNetworkRequests",
+    f"--host-resolver-rules=MAP {REBOUND_NAME} 127.0.0.1",
+)
 
 
 def _require_chromium() -> None:
@@ -44,10 +55,26 @@ class Playground:
     devstack: ServerProcess
     url: str
     app_url: str
+    state_dir: Path
 
-    def control(self, method: str, path: str, **body: object) -> httpx.Response:
+    @property
+    def port(self) -> int:
+        return int(self.url.rstrip("/").rsplit(":", 1)[1])
+
+    def emulator_log(self) -> str:
+        return (self.state_dir / "emulator.log").read_text(errors="replace")
+
+    def control(self, method: str, path: str, **fields: object) -> httpx.Response:
+        """A control call: `fields` are the query of a GET, else the JSON body (always sent,
+        since the emulator refuses a write that is not JSON)."""
+        reading = method == "GET"
         response = httpx.request(
-            method, f"{self.url}_emulator/{path}", json=body or None, timeout=30, trust_env=False
+            method,
+            f"{self.url}_emulator/{path}",
+            params={k: str(v) for k, v in fields.items()} if reading else None,
+            json=None if reading else fields,
+            timeout=30,
+            trust_env=False,
         )
         response.raise_for_status()
         return response
@@ -58,24 +85,15 @@ def playground(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Playground]
     _require_chromium()
     tmp = tmp_path_factory.mktemp("playground")
     emulator_port, app_port = free_port(), free_port()
-    ports = ["--emulator-port", str(emulator_port), "--app-port", str(app_port)]
-    devstack = start_server(
-        "devstack",
-        ["-m", "devstack", "--clock", "virtual", *ports],
-        port=emulator_port,
-        ready_path="/_emulator/health",
-        log_dir=tmp,
-        env={"DEVSTACK_STATE_DIR": str(tmp / "state")},
-        timeout=60,
+    devstack = start_devstack(
+        tmp, emulator_port=emulator_port, app_port=app_port, extra_args=["--clock", "virtual"]
     )
     try:
-        deadline = time.monotonic() + 60
-        while "playground: " not in devstack.log():  # printed once the app answers too
-            if time.monotonic() > deadline or devstack.process.poll() is not None:
-                raise RuntimeError(f"devstack did not start:\n{devstack.log()}")
-            time.sleep(0.2)
         yield Playground(
-            devstack, f"http://127.0.0.1:{emulator_port}/", f"http://127.0.0.1:{app_port}"
+            devstack,
+            f"http://127.0.0.1:{emulator_port}/",
+            f"http://127.0.0.1:{app_port}",
+            tmp / "state",
         )
     finally:
         devstack.stop()
@@ -88,21 +106,29 @@ def browser(playground: Playground) -> Iterator[Browser]:
 
 
 def _launch(driver: Playwright) -> Browser:
-    # Tests run as root in CI, where Chromium refuses to start sandboxed.
-    return driver.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+    return driver.chromium.launch(executable_path=str(CHROMIUM), args=list(CHROMIUM_ARGS))
+
+
+def open_playground(page: Page, url: str) -> Page:
+    page.goto(url)
+    page.wait_for_selector("body[data-ready='true']", state="attached")
+    return page
 
 
 @pytest.fixture
 def page(browser: Browser, playground: Playground) -> Iterator[Page]:
-    context = browser.new_context(viewport=VIEWPORT)
+    """The playground in a fresh browser context, in a new conversation (the session's stack
+    is shared: earlier tests' messages stay in the timeline, hidden from this one)."""
+    context = browser.new_context(viewport=VIEWPORT, accept_downloads=True)
     opened = context.new_page()
     problems: list[str] = []
     opened.on("pageerror", lambda error: problems.append(str(error)))
-    opened.goto(playground.url)
-    opened.wait_for_selector("body[data-ready='true']", state="attached")
+    open_playground(opened, playground.url)
+    opened.click("#new-conversation")
+    opened.wait_for_selector("#conversation-empty:not([hidden])", state="attached")
     yield opened
     context.close()
-    assert problems == [], "the page raised JavaScript errors"
+    assert problems == [], f"the page raised JavaScript errors: {problems}"
 
 
 def screenshot(page: Page, name: str) -> Path:

@@ -29,6 +29,11 @@ from chalicelib.runtime.idempotency.ledger import (
 from chalicelib.runtime.idempotency.lock import IdempotencyStoreLock
 from chalicelib.runtime.jobs.queue import Outcome, RunResult
 from chalicelib.runtime.jobs.sqs_queue import SQSJobQueue
+from chalicelib.runtime.registration.installations import (
+    DynamoDBInstallations,
+    Reach,
+    open_installations,
+)
 from chalicelib.secrets import CurrentSignatures, SecretSources, resolve_secrets
 from chalicelib.settings import Settings
 from tests.deploy.conftest import Packaged
@@ -53,7 +58,7 @@ class Recorder:
         prefix = model.service_model.signing_name
         self.actions.add(f"{prefix}:{model.name}")
         if prefix == "ssm":
-            self.parameters.add(params["Name"])
+            self.parameters.update(params.get("Names") or [params["Name"]])
 
 
 @pytest.fixture(scope="module")
@@ -125,6 +130,21 @@ def _drive_lock(store: DynamoDBPersistenceLayer) -> None:
     lock.release("registration")
 
 
+def _drive_installations(endpoint: str, recorder: Recorder) -> None:
+    """What a delivery does with its organization's installation (`make sync`'s listing runs
+    with the operator's credentials, not the function's)."""
+    installations = open_installations(f"dynamodb://{TABLE}", dynamodb_endpoint=endpoint)
+    assert isinstance(installations, DynamoDBInstallations)
+    installations.seen("org-1", "user-1", 1.0)
+    assert installations.get("org-1") is not None
+    installations.mark("org-1", Reach.USER_GONE, "gone")
+    recorder.attach(installations.client)
+    installations.seen("org-1", "user-2", 2.0)
+    installations.seen("org-1", None, 3.0)
+    installations.mark("org-1", Reach.NOT_PUBLIC, "not public")
+    assert installations.get("org-1") is not None
+
+
 def test_dynamodb_calls_are_exactly_the_granted_table_actions(
     prod_packaged: Packaged, endpoint: str
 ) -> None:
@@ -132,6 +152,7 @@ def test_dynamodb_calls_are_exactly_the_granted_table_actions(
     recorder = Recorder()
     _drive_ledger(_store(endpoint, recorder))
     _drive_lock(_store(endpoint, recorder))
+    _drive_installations(endpoint, recorder)
 
     assert recorder.actions == _granted(prod_packaged)["dynamodb"]
 

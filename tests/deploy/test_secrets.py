@@ -86,6 +86,25 @@ def test_reads_api_key_and_signature_list_from_ssm(moto: Moto) -> None:
     assert resolved.api_key_parameter == key_name
 
 
+def test_both_parameters_come_in_one_call_and_later_reads_from_the_cache(moto: Moto) -> None:
+    settings = Settings(
+        api_key_parameter=moto.put_parameter(API_KEY),
+        signatures_parameter=moto.put_parameter(OLD_SIGNATURE),
+    )
+    sources = moto.sources()
+    sent: list[str] = []
+    sources.ssm_provider().client.meta.events.register(
+        "before-send.ssm", lambda request, **_: sent.append(request.headers["X-Amz-Target"])
+    )
+
+    resolved = resolve_secrets(settings, sources=sources, max_age=300)
+    # What each delivery asks for: the signatures, answered by the cache.
+    assert CurrentSignatures(resolved, sources=sources)() == (OLD,)
+
+    assert sent == [b"AmazonSSM.GetParameters"]
+    assert resolved.api_key == Secret(API_KEY)
+
+
 def test_plain_values_stay_when_only_one_parameter_is_named(moto: Moto) -> None:
     settings = Settings(
         api_key=Secret("local-key"),

@@ -32,7 +32,7 @@ TABLE_ACTIONS = {
 TRACE_ACTIONS = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
 # The only actions IAM offers no resource-level scoping for.
 RESOURCE_WILDCARD_ACTIONS = TRACE_ACTIONS
-PARAMETER_ACTIONS = {"ssm:GetParameter"}
+PARAMETER_ACTIONS = {"ssm:GetParameters"}
 LOG_ACTIONS = {"logs:CreateLogStream", "logs:PutLogEvents"}
 SEND_ACTIONS = {"sqs:SendMessage"}
 # What the job function does with its queue besides what the event source mapping does

@@ -20,7 +20,7 @@ import pytest
 
 from chalicelib.runtime.jobs.sqlite_queue import SQLiteJobQueue
 from tests.runtime.jobs.messages import poisoned_bodies
-from tests.servers import ROOT, ServerProcess, free_port, start_server
+from tests.servers import ROOT, ServerProcess, free_port, start_devstack
 
 pytestmark = pytest.mark.e2e
 
@@ -72,18 +72,9 @@ def wait_for(what: Callable[[], bool], timeout: float, why: str) -> None:
 @pytest.fixture(scope="module")
 def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     tmp = tmp_path_factory.mktemp("make-run")
-    emulator_port, app_port = free_port(), free_port()
-    devstack = start_server(
-        "devstack",
-        ["-m", "devstack", "--emulator-port", str(emulator_port), "--app-port", str(app_port)],
-        port=emulator_port,
-        ready_path="/_emulator/health",
-        log_dir=tmp,
-        env={"DEVSTACK_STATE_DIR": str(tmp / "state")},
-        timeout=60,
-    )
+    emulator_port = free_port()
+    devstack = start_devstack(tmp, emulator_port=emulator_port, app_port=free_port())
     try:
-        wait_for(lambda: "playground: " in devstack.log(), 60, "the banner")
         yield LocalStack(devstack, tmp / "state", f"http://127.0.0.1:{emulator_port}")
     finally:
         devstack.stop()

@@ -67,11 +67,13 @@ def start_emulator(
     clock: str = "virtual",
     extra_args: Sequence[str] = (),
     db: str | None = None,
+    port: int | None = None,
 ) -> EmulatorProcess:
-    """Start ``python -m emulator serve`` on a free port and wait until it is healthy."""
-    port = free_port()
+    """Start ``python -m emulator serve`` on ``port`` (a free one by default) and wait until it
+    is healthy."""
+    port = port or free_port()
     db = db if db is not None else str(tmp_path / f"emulator-{port}.db")
-    log_path = tmp_path / f"emulator-{port}.log"
+    log_path = tmp_path / f"emulator-{port}-{time.monotonic_ns()}.log"
     command = [
         sys.executable,
         "-m",
@@ -128,6 +130,8 @@ class CommandReceiver:
     statuses: deque[int] = field(default_factory=deque)
     delays: deque[float] = field(default_factory=deque)
     reply: Any = field(default_factory=lambda: {"message": "ok"})
+    # Headers of every answer: a test plays the runtime's `X-Correlation-Id` with these.
+    answer_headers: dict[str, str] = field(default_factory=dict)
     server: ThreadingHTTPServer | None = None
 
     @property
@@ -165,6 +169,8 @@ def _handler_for(receiver: CommandReceiver) -> type[BaseHTTPRequestHandler]:
             self.send_response(status)
             self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(data)))
+            for name, value in receiver.answer_headers.items():
+                self.send_header(name, value)
             self.end_headers()
             self.wfile.write(data)
 

@@ -232,17 +232,17 @@ def test_events_fan_out_to_matching_hooks_only(wired_emulator: Any, command_rece
             "/_emulator/events",
             json={"organization_uuid": ACME, "event": "kudos.posted", "body": kudos},
         )
-        assert published.json() == {"deliveries": 1}
+        assert published.json()["deliveries"] == 1
         nobody = http.post(
             "/_emulator/events",
             json={"organization_uuid": GLOBEX, "event": "kudos.posted", "body": {}},
         )
-        assert nobody.json() == {"deliveries": 0}
+        assert nobody.json()["deliveries"] == 0
         other_event = http.post(
             "/_emulator/events",
             json={"organization_uuid": ACME, "event": "forms.response.created", "body": {}},
         )
-        assert other_event.json() == {"deliveries": 0}
+        assert other_event.json()["deliveries"] == 0
         [request] = command_receiver.requests
         body = request.json
         assert request.path == "/acme"
@@ -305,7 +305,7 @@ def test_an_unregistered_hook_gets_no_events(wired_emulator: Any, command_receiv
             "/_emulator/events",
             json={"organization_uuid": ACME, "event": "kudos.posted", "body": {}},
         )
-    assert answer.json() == {"deliveries": 0}
+    assert answer.json()["deliveries"] == 0
     assert command_receiver.requests == []
 
 
@@ -332,7 +332,7 @@ def test_an_event_is_redelivered_with_the_identical_body(
             json={"organization_uuid": ACME, "event": "KUDOS_POSTED", "body": {"n": 1}},
         )
         deliveries = http.get("/_emulator/deliveries").json()
-    assert published.json() == {"deliveries": 1}
+    assert published.json()["deliveries"] == 1
     assert len({r.body for r in command_receiver.requests}) == 1
     assert len(command_receiver.requests) == 3
     assert [(d["kind"], d["attempt"], d["status"]) for d in deliveries] == [

@@ -100,7 +100,8 @@ def test_deliveries_go_through_a_given_transport():
         received.append(request)
         return httpx.Response(200, json={"message": "in process"})
 
-    config = EmulatorConfig(db=":memory:", clock="virtual")
+    # The in-process transport's host is not a loopback name: the emulator is told to answer it.
+    config = EmulatorConfig(db=":memory:", clock="virtual", allowed_hosts=("emulator.test",))
     state = build_state(config, delivery_transport=httpx.MockTransport(command))
     app = create_app(config, state=state)
 

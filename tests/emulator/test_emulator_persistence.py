@@ -75,10 +75,13 @@ def test_a_restart_keeps_everything(emulator_factory: Any, command_receiver: Any
             json={"subscriptions": ["kudos.posted"]},
         ).json()["hook_uuid"]
         assert again == hook
-        assert http.post(
-            "/_emulator/events",
-            json={"organization_uuid": ACME, "event": "kudos.posted", "body": {}},
-        ).json() == {"deliveries": 1}
+        assert (
+            http.post(
+                "/_emulator/events",
+                json={"organization_uuid": ACME, "event": "kudos.posted", "body": {}},
+            ).json()["deliveries"]
+            == 1
+        )
         # The schedule keeps its next fire time: ten more minutes complete its 20.
         assert http.post("/_emulator/clock/advance", json={"seconds": 600}).json()["fired"] == 1
     kinds = [b.get("event") or "scheduled" for b in command_receiver.bodies()]

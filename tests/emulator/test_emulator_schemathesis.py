@@ -114,12 +114,15 @@ def test_no_generated_platform_request_gets_a_server_error(emulator_factory: Any
     assert handle.process.poll() is None
 
 
-# The control API in two runs, each on its own emulator and within its own time limit: the
-# original controls, and the views and controls the playground added.
+# The control API in three runs, each on its own emulator and within its own time limit: the
+# original controls, the views and controls the playground added, and what its timeline and
+# inspector read. The change stream never ends, so no generated request is sent to it.
 PLAYGROUND_VIEWS = r"(world|storage|activity|schedules|hooks|reset)\b"
+LIVE_VIEWS = r"(timeline|inspector|users|event-examples|state\b|deliveries/)"
 CONTROL_PARTS = {
-    "controls": (f"^/_emulator/(?!{PLAYGROUND_VIEWS})", 12),
-    "playground-views": (f"^/_emulator/{PLAYGROUND_VIEWS}", 7),
+    "controls": (f"^/_emulator/(?!{PLAYGROUND_VIEWS}|{LIVE_VIEWS}|stream)", 12),
+    "playground-views": (f"^/_emulator/{PLAYGROUND_VIEWS}", 9),
+    "live-views": (f"^/_emulator/{LIVE_VIEWS}", 7),
 }
 
 

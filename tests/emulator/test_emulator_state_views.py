@@ -141,10 +141,12 @@ def test_the_state_views_show_everything_without_a_token(
         newest = http.get("/_emulator/activity", params={"limit": 1}).json()
         hooks = http.get("/_emulator/hooks").json()
         [schedule] = http.get("/_emulator/schedules").json()
-        fired = http.post(f"/_emulator/schedules/{schedule_uuid}/fire")
+        fired = http.post(f"/_emulator/schedules/{schedule_uuid}/fire", json={})
         [after_firing] = http.get("/_emulator/schedules").json()
-        missing = http.post("/_emulator/schedules/00000000-0000-4000-8000-000000000000/fire")
-        malformed = http.post("/_emulator/schedules/nope/fire")
+        missing = http.post(
+            "/_emulator/schedules/00000000-0000-4000-8000-000000000000/fire", json={}
+        )
+        malformed = http.post("/_emulator/schedules/nope/fire", json={})
 
     assert world.json()["clock"] == "virtual"
     assert [o["uuid"] for o in world.json()["organizations"]] == [ACME, GLOBEX]
@@ -224,7 +226,7 @@ def test_reset_forgets_the_state_but_keeps_the_world_and_clock(
         http.post("/_emulator/clock/advance", json={"seconds": 5})
         before = http.get("/_emulator/clock").json()
 
-        assert http.post("/_emulator/reset").status_code == 204
+        assert http.post("/_emulator/reset", json={}).status_code == 204
 
         for view in (
             "storage",
@@ -297,6 +299,10 @@ def test_messages_record_what_send_message_received_newest_last(emulator: Emulat
         "image_url": "https://x.test/a.png",
         "buttons": buttons,
         "target_users": [JANE],
+        # sent without the correlation headers a runtime adds: shown unlinked
+        "correlation_id": None,
+        "job": None,
+        "job_id": None,
     }
     assert by_id[first["id"]]["created_at"].endswith("Z")
     assert by_id[second["id"]]["target_channels"] == ["general"]

@@ -24,6 +24,7 @@ def unbuilt_container(env: dict[str, str]) -> Iterator[None]:
         ("IDEMPOTENCY_STORE", "redis://somewhere", "IDEMPOTENCY_STORE"),
         ("DAILYBOT_API_KEY", "", "DAILYBOT_API_KEY"),
         ("DAILYBOT_MAX_DELIVERY_AGE", "soon", "DAILYBOT_MAX_DELIVERY_AGE"),
+        ("DAILYBOT_USAGE_ACTIVITY", "maybe", "DAILYBOT_USAGE_ACTIVITY must be on or off"),
         (
             "DAILYBOT_SIGNATURES",
             "test-signature-0001,c0000000-0000-4000-8000-000000000001:",

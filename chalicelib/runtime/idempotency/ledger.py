@@ -28,7 +28,7 @@ from chalicelib import aws_session
 from chalicelib.dailybot.models import JSONValue
 from chalicelib.observability import logger
 from chalicelib.runtime.idempotency.sqlite_store import SQLitePersistenceLayer, database_path
-from chalicelib.runtime.idempotency.wait import waits_until
+from chalicelib.runtime.idempotency.wait import move_limit, waits_until
 from chalicelib.settings import SettingsError
 
 KEY_PREFIX: Final = "dailybot-delivery"
@@ -107,17 +107,22 @@ class DeliveryLedger:
         *,
         remember: Callable[[T], dict[str, JSONValue]],
         wait_until: float | None = None,
+        claim_until: float | None = None,
     ) -> T | Replayed:
         """`work()`'s result, run now, or what `remember` kept of an earlier run's result.
 
         Only `remember(result)` (what a duplicate needs) goes into the store; the result
         itself is handed back directly to the caller that ran it. No call to the store waits
-        past `wait_until` (a `time.monotonic()` instant): a store that cannot answer by then
-        is `LedgerUnavailable`, and nothing is stored for the delivery.
+        past `wait_until` (a `time.monotonic()` instant), and the claim before the work no
+        past `claim_until` (`wait_until` when not given): a claim made later than the work's
+        own deadline leaves it no time to run. A store that cannot answer by then is
+        `LedgerUnavailable`, and nothing is stored for the delivery.
         """
         result: list[T] = []
 
         def run() -> dict[str, JSONValue]:
+            # Claimed: keeping the result may use the rest of the store's time.
+            move_limit(wait_until)
             result.append(work())
             return remember(result[0])
 
@@ -131,7 +136,7 @@ class DeliveryLedger:
             function_kwargs={},
         )
         try:
-            with waits_until(wait_until):
+            with waits_until(wait_until if claim_until is None else claim_until):
                 stored = handler.handle()
         except IdempotencyAlreadyInProgressError as exc:
             raise DeliveryInProgress(identity[:16]) from exc

@@ -62,8 +62,11 @@ _SELECT: Final = (
 # Expired rows are dropped now and then; DynamoDB does the same with its TTL.
 _PURGE_EVERY: Final = 500
 # SQLite's busy timeout is set in steps of this many milliseconds, rounded down (so never
-# past the delivery's limit), and only when the step changes: one statement less per call.
+# past the delivery's limit), and only when the one set is past the limit or falls short of
+# it by more than the slack (a quarter of what is left, at most a second): the claim and
+# the save of one delivery, and the next deliveries, mostly find it set already.
 _BUSY_STEP_MS: Final = 250
+_BUSY_SLACK_MS: Final = 1000
 # A claim that loses to a record which is gone when read back is tried again, this often.
 _CLAIM_TRIES: Final = 3
 
@@ -99,8 +102,10 @@ class SQLitePersistenceLayer(BasePersistenceLayer):
     def _locked(self) -> Iterator[sqlite3.Connection]:
         """The connection, held by this thread, waiting no longer than the delivery may.
 
-        Both waits are bounded: for another thread of this process (the lock) and for
-        another process holding the file's write lock (SQLite's busy timeout).
+        Every wait ends by the same limit, not one after the other: for another thread of
+        this process (the lock), then for another process holding the file's write lock
+        (SQLite's busy timeout, set to what is left once the lock is held), opening the file
+        included.
         """
         if not self._lock.acquire(timeout=seconds_left(self._busy_timeout)):
             raise StoreWaitExceeded("another delivery held the idempotency store too long")
@@ -109,7 +114,7 @@ class SQLitePersistenceLayer(BasePersistenceLayer):
             self._bound_busy_wait(connection)
             yield connection
         except sqlite3.OperationalError as exc:
-            if "locked" in str(exc) or "busy" in str(exc):
+            if _is_busy(exc):
                 raise StoreWaitExceeded("the idempotency store stayed locked") from exc
             raise
         finally:
@@ -117,25 +122,37 @@ class SQLitePersistenceLayer(BasePersistenceLayer):
 
     def _bound_busy_wait(self, connection: sqlite3.Connection) -> None:
         left_ms = int(seconds_left(self._busy_timeout) * 1000)
+        current = self._busy_ms
+        if (
+            current is not None
+            and left_ms - min(_BUSY_SLACK_MS, left_ms // 4) <= current <= left_ms
+        ):
+            return
         busy_ms = left_ms - left_ms % _BUSY_STEP_MS if left_ms >= _BUSY_STEP_MS else max(left_ms, 1)
-        if busy_ms != self._busy_ms:
-            connection.execute(f"PRAGMA busy_timeout = {busy_ms}")
-            self._busy_ms = busy_ms
+        connection.execute(f"PRAGMA busy_timeout = {busy_ms}")
+        self._busy_ms = busy_ms
 
     def _connect(self) -> sqlite3.Connection:
         if self._connection is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             connection = sqlite3.connect(
                 self.path,
-                timeout=self._busy_timeout,
+                # Opening waits no longer than the call may: the file may be locked already.
+                timeout=seconds_left(self._busy_timeout),
                 isolation_level=None,
                 check_same_thread=False,
             )
+            self._busy_ms = None
             connection.row_factory = sqlite3.Row
-            self._initialise(connection)
-            # WAL with NORMAL sync survives a process crash; a power loss may forget the last
-            # records, which only re-opens a short replay window. FULL costs an fsync a write.
-            connection.execute("PRAGMA synchronous=NORMAL")
+            try:
+                self._initialise(connection)
+                # WAL with NORMAL sync survives a process crash; a power loss may forget the
+                # last records, which only re-opens a short replay window. FULL costs an fsync
+                # a write.
+                connection.execute("PRAGMA synchronous=NORMAL")
+            except BaseException:
+                connection.close()  # the next call opens the file again
+                raise
             self._connection = connection
             self._purge(connection)
         return self._connection
@@ -153,14 +170,22 @@ class SQLitePersistenceLayer(BasePersistenceLayer):
                 connection.execute(_SCHEMA)
                 return
             except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) or time.monotonic() >= give_up:
+                if not _is_busy(exc) or time.monotonic() >= give_up:
                     raise
                 time.sleep(0.01)
 
     def _purge(self, connection: sqlite3.Connection) -> None:
-        connection.execute(
-            "DELETE FROM idempotency_records WHERE expiration < ?", (int(time.time()),)
-        )
+        """Drops expired records when no other process is writing: housekeeping never waits,
+        so it never spends a delivery's time (the next purge catches up)."""
+        connection.execute("PRAGMA busy_timeout = 0")
+        self._busy_ms = 0
+        try:
+            connection.execute(
+                "DELETE FROM idempotency_records WHERE expiration < ?", (int(time.time()),)
+            )
+        except sqlite3.OperationalError as exc:
+            if not _is_busy(exc):
+                raise
 
     def _get_record(self, idempotency_key: str) -> DataRecord:
         with self._locked() as connection:
@@ -222,6 +247,11 @@ class SQLitePersistenceLayer(BasePersistenceLayer):
             connection.execute(
                 "DELETE FROM idempotency_records WHERE id = ?", (data_record.idempotency_key,)
             )
+
+
+def _is_busy(exc: sqlite3.OperationalError) -> bool:
+    """Whether SQLite gave up waiting for another connection's lock."""
+    return "locked" in str(exc) or "busy" in str(exc)
 
 
 def _to_record(row: sqlite3.Row) -> DataRecord:

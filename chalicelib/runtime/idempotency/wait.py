@@ -30,6 +30,14 @@ def waits_until(instant: float | None) -> Iterator[None]:
         _until.reset(token)
 
 
+def move_limit(instant: float | None) -> None:
+    """Inside a `waits_until` block: store calls from here on wait until `instant` instead.
+
+    The block's end restores what was set before it, whatever was moved in between.
+    """
+    _until.set(instant)
+
+
 def seconds_left(longest: float) -> float:
     """What a wait may take now: `longest`, or less when a limit is set; raises at none."""
     until = _until.get()

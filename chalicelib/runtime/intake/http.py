@@ -6,6 +6,7 @@ The Chalice adapter builds an `IncomingRequest` from what API Gateway delivered 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
@@ -15,10 +16,16 @@ from chalicelib.dailybot.models import JSONValue
 
 @dataclass(frozen=True)
 class IncomingRequest:
-    """One delivery as received: the raw body bytes and the headers, names lower-cased."""
+    """One delivery as received: the raw body bytes and the headers, names lower-cased.
+
+    `received_at` is when it reached the app (`time.monotonic()`, taken when the value is
+    made): the reply's budget counts from there, so what happens before the intake (the
+    container's runtime being built on its first delivery) is spent from it too.
+    """
 
     body: bytes
     headers: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    received_at: float = field(default_factory=time.monotonic)
 
     @classmethod
     def of(cls, body: bytes, headers: Mapping[str, str]) -> IncomingRequest:

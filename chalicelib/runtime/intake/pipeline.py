@@ -81,11 +81,12 @@ class RegistrationCheck(Protocol):
     """What the intake runs beside the handler of a new verified delivery whenever it is due
     (the cold-start reconcile is the one the deployment wires)."""
 
-    def due(self) -> bool:
-        """Whether `check` has work to do now; asked on every new delivery, so cheap."""
+    def due(self, organization_uuid: str) -> bool:
+        """Whether `check` has work to do now for the organization; asked on every new
+        delivery, so cheap."""
         ...
 
-    def check(self, organization_uuid: str | None, session: PlatformSession) -> None: ...
+    def check(self, delivery: Delivery, session: PlatformSession) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -110,10 +111,10 @@ class Verdict:
 
 
 def _check_registration(
-    check: RegistrationCheck, organization_uuid: str | None, session: PlatformSession
+    check: RegistrationCheck, delivery: Delivery, session: PlatformSession
 ) -> None:
     try:
-        check.check(organization_uuid, session)
+        check.check(delivery, session)
     except Exception:
         # The cold-start check never raises; another check must not fail the delivery.
         count_reconcile_error()
@@ -162,7 +163,7 @@ class Intake:
 
     def handle(self, request: IncomingRequest) -> OutgoingResponse:
         """The answer to one delivery; never raises."""
-        deadline = Deadline.after(self._settings.reply_budget_seconds)
+        deadline = Deadline(at=request.received_at + self._settings.reply_budget_seconds)
         observation = DeliveryObservation()
         try:
             verdict = self._handle(request, deadline, observation)
@@ -214,6 +215,7 @@ class Intake:
                 remember=_reply_body,
                 # The store gets what the handler's budget leaves, never the reply's margin.
                 wait_until=deadline.shortened(self._settings.reply_margin_seconds / 2).at,
+                claim_until=deadline.shortened(self._settings.reply_margin_seconds).at,
             )
         except DeliveryInProgress:
             return Verdict.reply(in_progress_reply(), "duplicate", "in_progress")
@@ -251,11 +253,12 @@ class Intake:
         # A command's usage record is made while its handler runs on a worker, so the reply
         # waits for the slower of the two, not for both in a row; a handler reading the
         # activity log waits for the record first, so it sees its own invocation.
-        usage_recorded = (
-            threading.Event()
-            if handler is not None and delivery.kind is DeliveryKind.COMMAND
-            else None
+        recorded = (
+            handler is not None
+            and delivery.kind is DeliveryKind.COMMAND
+            and self._settings.usage_activity
         )
+        usage_recorded = threading.Event() if recorded else None
         execution = self._executor.start(
             delivery,
             handler_deadline,
@@ -321,13 +324,12 @@ class Intake:
         trip, more when something changed): in series it would delay that reply by as much.
         It runs on a worker with its own capped deadline; the reply waits for it no longer.
         """
-        if self._registration is None or not self._registration.due():
+        if self._registration is None or not self._registration.due(delivery.organization_uuid):
             return None
         capped = handler_deadline.capped(REGISTRATION_BUDGET_SECONDS)
         check = self._registration
-        organization_uuid = delivery.organization_uuid
         within = session.within(capped)
-        return workers.submit(lambda: _check_registration(check, organization_uuid, within)), capped
+        return workers.submit(lambda: _check_registration(check, delivery, within)), capped
 
     def _handler_for(self, delivery: Delivery) -> Handler | None:
         if delivery.event is not None:

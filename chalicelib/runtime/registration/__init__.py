@@ -1,2 +1,3 @@
-"""Self-registration: the plan, the stored state, the reconciler, the cold-start check and the
-`make sync` command line."""
+"""Self-registration: the installations (organizations using the deployment), the plan, the
+stored state, the reconciler, the per-organization check of each delivery and the `make sync`
+command line."""

@@ -1,15 +1,17 @@
 """Self-registration: makes Dailybot hold the schedules and the event hook the code declares.
 
-`Reconciler.reconcile()` reads what this runtime registered (one storage key in its own
-namespace, `state`), plans the difference with what the registry declares (`plan`), and
-applies it through the same facades a handler uses (`Schedules`, `Events`, namespaced
-`Storage`) under a lock shared by every container (`idempotency.lock`).
+`Reconciler.reconcile()` reads what this runtime registered in one organization (one storage
+key per organization in its own namespace, `state`), plans the difference with what the
+registry declares (`plan`), and applies it through the same facades a handler uses
+(`Schedules`, `Events`, namespaced `Storage`) under a lock shared by every container
+(`idempotency.lock`).
 
 Two ways in, with different costs:
 
-- the cold-start check (`cold_start.ColdStartReconciler`): on the first verified delivery of
-  a container (then at most once per `reconcile_period_seconds`) it compares fingerprints
-  only. When nothing changed that is exactly one storage read and no write, and no lock. It
+- the per-delivery check (`cold_start.OrganizationReconciler`): on an organization's first
+  verified delivery to a container (then at most once per `reconcile_period_seconds` per
+  organization) it compares fingerprints only. When nothing changed that is exactly one
+  storage read and no write, and no lock. It
   cannot notice a schedule deleted on Dailybot behind the runtime's back: that would take a
   GET per schedule on every cold start.
 - `make sync` (`sync`), or `reconcile(..., verify=True)`: also GETs every registered
@@ -67,12 +69,20 @@ class DeclarationSource(Protocol):
 
 
 def desired_registration(
-    source: DeclarationSource, callback_url: str | None
+    source: DeclarationSource, callback_url: str | None, *, owner: bool = True
 ) -> DesiredRegistration:
-    """What `source` declares, calling back to the deployment's public URL when it is known."""
+    """What `source` declares for one organization (`owner`: the owner's, which also gets the
+    owner-only declarations), calling back to the deployment's public URL when it is known."""
     return DesiredRegistration.from_declarations(
-        source.declared_schedules(), source.declared_events(), callback_url
+        [d for d in source.declared_schedules() if owner or not d.owner_only],
+        [d for d in source.declared_events() if owner or not d.owner_only],
+        callback_url,
     )
+
+
+def organization_state_key(organization_uuid: str) -> str:
+    """Where one organization's registration state is kept in the deployment's namespace."""
+    return f"{STATE_KEY}:{organization_uuid}"
 
 
 class ReconcileStatus(StrEnum):

@@ -13,6 +13,7 @@ from chalice.test import Client
 from app import app, container, registry
 from chalicelib.dailybot.events import EVENT_NAMES
 from chalicelib.runtime.context import Context, PlatformSession
+from chalicelib.runtime.intake.delivery import Delivery
 from chalicelib.runtime.intake.http import IncomingRequest
 from chalicelib.runtime.registry import CommandRegistry
 from chalicelib.runtime.replies import Button, Reply
@@ -459,12 +460,12 @@ class RecordingCheck:
         self.fail = fail
         self._due = due
 
-    def due(self) -> bool:
+    def due(self, organization_uuid: str) -> bool:
         return self._due
 
-    def check(self, organization_uuid: str | None, session: PlatformSession) -> None:
+    def check(self, delivery: Delivery, session: PlatformSession) -> None:
         assert session.deadline is not None
-        self.calls.append((organization_uuid, session.deadline.remaining()))
+        self.calls.append((delivery.organization_uuid, session.deadline.remaining()))
         if self.fail:
             raise RuntimeError("check broke")
 

@@ -36,15 +36,23 @@ OWNER = "dddddddd-dddd-4ddd-8ddd-dddddddddddd"
 
 
 @pytest.fixture
-def jobs_runtime(client: Any, make_runtime: RuntimeFactory, tmp_path: Path) -> Runtime:
-    # After `client`, whose default runtime this one replaces.
-    return make_runtime(
-        commands=drills.register(CommandRegistry()),
-        JOBS_QUEUE=f"sqlite:///{tmp_path}/jobs.sqlite3",
-        JOBS_BACKOFF_SECONDS="0",
-        JOBS_ATTEMPTS="3",
-        DAILYBOT_OWNER_UUID=OWNER,
-    )
+def with_drills(client: Any, make_runtime: RuntimeFactory, tmp_path: Path) -> RuntimeFactory:
+    """The runtime with the job drills and a SQLite queue, and these settings (after
+    `client`, whose default runtime it replaces)."""
+
+    def make(**settings: str) -> Runtime:
+        return make_runtime(
+            commands=drills.register(CommandRegistry()),
+            JOBS_QUEUE=f"sqlite:///{tmp_path}/jobs.sqlite3",
+            **settings,
+        )
+
+    return make
+
+
+@pytest.fixture
+def jobs_runtime(with_drills: RuntimeFactory) -> Runtime:
+    return with_drills(JOBS_BACKOFF_SECONDS="0", JOBS_ATTEMPTS="3", DAILYBOT_OWNER_UUID=OWNER)
 
 
 @pytest.fixture(autouse=True)
@@ -137,11 +145,9 @@ def test_a_message_the_runner_breaks_on_is_dead_lettered_not_raised(
 
 
 def test_a_job_past_its_timeout_is_abandoned_and_reported_with_time_of_its_own(
-    make_runtime: RuntimeFactory, deliver: Poster, platform: FakePlatform, tmp_path: Path
+    with_drills: RuntimeFactory, deliver: Poster, platform: FakePlatform
 ) -> None:
-    runtime = make_runtime(
-        commands=drills.register(CommandRegistry()),
-        JOBS_QUEUE=f"sqlite:///{tmp_path}/jobs.sqlite3",
+    runtime = with_drills(
         JOBS_TIMEOUT_SECONDS="1",
         JOBS_ATTEMPTS="2",
         JOBS_BACKOFF_SECONDS="0",
@@ -164,11 +170,9 @@ def test_a_job_past_its_timeout_is_abandoned_and_reported_with_time_of_its_own(
 
 
 def test_no_two_attempts_of_one_job_overlap(
-    make_runtime: RuntimeFactory, deliver: Poster, platform: FakePlatform, tmp_path: Path
+    with_drills: RuntimeFactory, deliver: Poster, platform: FakePlatform
 ) -> None:
-    runtime = make_runtime(
-        commands=drills.register(CommandRegistry()),
-        JOBS_QUEUE=f"sqlite:///{tmp_path}/jobs.sqlite3",
+    runtime = with_drills(
         JOBS_TIMEOUT_SECONDS="30",
     )
     deliver(invocation("drill", "block"))
@@ -198,11 +202,9 @@ def test_no_two_attempts_of_one_job_overlap(
 
 
 def test_a_job_that_defers_itself_stops_at_the_chain_limit(
-    make_runtime: RuntimeFactory, deliver: Poster, platform: FakePlatform, tmp_path: Path
+    with_drills: RuntimeFactory, deliver: Poster, platform: FakePlatform
 ) -> None:
-    runtime = make_runtime(
-        commands=drills.register(CommandRegistry()),
-        JOBS_QUEUE=f"sqlite:///{tmp_path}/jobs.sqlite3",
+    runtime = with_drills(
         JOBS_MAX_CHAIN="4",
         JOBS_BACKOFF_SECONDS="0",
     )
@@ -221,11 +223,9 @@ def test_a_job_that_defers_itself_stops_at_the_chain_limit(
 
 
 def test_one_run_defers_at_most_the_fanout_limit(
-    make_runtime: RuntimeFactory, deliver: Poster, platform: FakePlatform, tmp_path: Path
+    with_drills: RuntimeFactory, deliver: Poster, platform: FakePlatform
 ) -> None:
-    runtime = make_runtime(
-        commands=drills.register(CommandRegistry()),
-        JOBS_QUEUE=f"sqlite:///{tmp_path}/jobs.sqlite3",
+    runtime = with_drills(
         JOBS_MAX_FANOUT="5",
     )
     deliver(invocation("drill", "fan 5"))

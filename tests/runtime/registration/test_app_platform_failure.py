@@ -18,7 +18,7 @@ from chalice.test import Client
 from app import app, container
 from chalicelib.redaction import Secret
 from chalicelib.runtime.composition import build_runtime
-from chalicelib.runtime.registration.cold_start import ColdStartReconciler
+from chalicelib.runtime.registration.cold_start import OrganizationReconciler
 from chalicelib.runtime.registry import registry
 from chalicelib.settings import AcceptedSignature, Settings
 from tests.clocks import FakeClock
@@ -52,7 +52,7 @@ class App:
             public_url="http://127.0.0.1:8999/dailybot",
         )
         # The deployment's own check (its metric and log), on a clock the test can move.
-        self.hook = ColdStartReconciler(
+        self.hook = OrganizationReconciler(
             settings,
             registry,
             new_lock(tmp_path / "idempotency.sqlite3"),

@@ -1,4 +1,5 @@
-"""The cold-start hook: once per container per period, never failing the delivery."""
+"""The self-registration check of a delivery: once per organization per container per period,
+never failing the delivery."""
 
 from __future__ import annotations
 
@@ -13,14 +14,15 @@ from chalicelib.runtime.composition import open_lock
 from chalicelib.runtime.declarations import EventDeclaration, ScheduleDeclaration
 from chalicelib.runtime.registration.cold_start import (
     ERROR_METRIC,
-    ColdStartReconciler,
+    OrganizationReconciler,
     count_reconcile_error,
 )
 from chalicelib.runtime.registration.reconciler import DeclarationSource
 from chalicelib.runtime.registry import CommandRegistry
 from chalicelib.settings import Settings
 from tests.clocks import FakeClock
-from tests.runtime.registration.conftest import ACME, NAMESPACE, Platform, new_lock
+from tests.runtime.jobs.messages import command
+from tests.runtime.registration.conftest import ACME, JANE, NAMESPACE, Platform, new_lock
 
 PERIOD = 600.0
 
@@ -40,7 +42,7 @@ def declaring_registry() -> CommandRegistry:
 
 
 class Hook:
-    """A `ColdStartReconciler` on the emulator, with its clock and error count exposed."""
+    """An `OrganizationReconciler` on the emulator, with its clock and error count exposed."""
 
     def __init__(
         self, platform: Platform, lock_path: Path, declarations: DeclarationSource | None = None
@@ -54,7 +56,7 @@ class Hook:
             reconcile_period_seconds=PERIOD,
             public_url="http://127.0.0.1:8999/dailybot",
         )
-        self.reconciler = ColdStartReconciler(
+        self.reconciler = OrganizationReconciler(
             settings,
             declarations or declaring_registry(),
             new_lock(lock_path),
@@ -66,8 +68,9 @@ class Hook:
         self.errors += 1
 
     def deliver(self) -> None:
-        """What the intake does for one verified delivery."""
-        self.reconciler.check(ACME, self.platform.session(deadline=Deadline.after(3.0)))
+        """What the intake does for one verified delivery (Jane's, in Acme)."""
+        delivery = command("history", organization_uuid=ACME, user_uuid=JANE)
+        self.reconciler.check(delivery, self.platform.session(deadline=Deadline.after(3.0)))
 
 
 @pytest.fixture
@@ -155,11 +158,11 @@ def test_losing_the_lock_to_another_container_is_not_counted_as_done(
     hook: Hook, lock_store_path: Path
 ) -> None:
     other = new_lock(lock_store_path)
-    assert other.acquire(f"reconcile:{NAMESPACE}:registration")
+    assert other.acquire(f"reconcile:{NAMESPACE}:registration:{ACME}")
 
     hook.deliver()
     assert hook.platform.schedules_named("daily-digest") == []
-    other.release(f"reconcile:{NAMESPACE}:registration")
+    other.release(f"reconcile:{NAMESPACE}:registration:{ACME}")
     hook.deliver()  # the very next delivery looks again
 
     assert hook.errors == 0
@@ -175,10 +178,11 @@ def test_the_cold_start_check_takes_its_lock_from_the_idempotency_store_setting(
         idempotency_store=f"sqlite:///{tmp_path / 'store.sqlite3'}",
     )
 
-    built = ColdStartReconciler(settings, declaring_registry(), open_lock(settings))
-    built.check(ACME, platform.session(deadline=Deadline.after(3.0)))
+    built = OrganizationReconciler(settings, declaring_registry(), open_lock(settings))
+    delivery = command("history", organization_uuid=ACME, user_uuid=JANE)
+    built.check(delivery, platform.session(deadline=Deadline.after(3.0)))
 
-    assert isinstance(built, ColdStartReconciler)
+    assert isinstance(built, OrganizationReconciler)
     assert NAMESPACE in repr(built)
     assert len(platform.schedules_named("daily-digest")) == 1
 

@@ -18,7 +18,7 @@ from chalicelib.runtime.declarations import EventDeclaration, ScheduleDeclaratio
 from chalicelib.runtime.registration.plan import DesiredRegistration
 from chalicelib.runtime.registration.reconciler import Reconciler, ReconcileStatus, Refusal
 from chalicelib.runtime.registration.sync import EXIT_ERROR, main
-from tests.runtime.registration.conftest import NAMESPACE, Platform
+from tests.runtime.registration.conftest import ACME, NAMESPACE, Platform
 from tests.runtime.registration.test_cold_start import PERIOD, Hook
 from tests.runtime.registration.test_sync_cli import sync_env
 
@@ -157,12 +157,13 @@ def test_make_sync_shows_the_refusal_and_exits_2_after_applying_the_rest(
     assert refused.startswith(
         "  refused    schedule strict  (drills.strict; Dailybot API answered 400"
     )
-    assert (
-        lines[-1]
-        == "applied: 3 created, 0 updated, 0 deleted, 0 unchanged; 1 refused by the platform"
-    )
+    assert lines[-2:] == [
+        "  applied: 3 created, 0 updated, 0 deleted, 0 unchanged; 1 refused by the platform",
+        "1 organization(s): 0 done, 1 failed",
+    ]
     assert err.getvalue().startswith(
-        "sync: error: the platform refused schedule strict declared by drills.strict: "
+        f"sync: error: organization {ACME}: the platform refused schedule strict declared by"
+        " drills.strict: "
     )
     assert len(platform.schedules_named("daily-digest")) == 1
 

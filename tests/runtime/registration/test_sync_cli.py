@@ -15,6 +15,7 @@ from chalicelib.runtime.declarations import EventDeclaration, ScheduleDeclaratio
 from chalicelib.runtime.registration.plan import HookSubscription
 from chalicelib.runtime.registration.sync import EXIT_ERROR, EXIT_OK, main
 from tests.runtime.registration.conftest import (
+    ACME,
     ACME_KEY,
     JANE,
     NAMESPACE,
@@ -43,6 +44,7 @@ def sync_env(platform: Platform, tmp_path: Path, **extra: str) -> dict[str, str]
         "DAILYBOT_API_URL": platform.api_url,
         "DAILYBOT_API_KEY": ACME_KEY,
         "DAILYBOT_OWNER_UUID": JANE,
+        "DAILYBOT_OWNER_ORGANIZATION": ACME,
         "DAILYBOT_PUBLIC_URL": PUBLIC_URL,
         "DAILYBOT_REGISTRY_NAMESPACE": NAMESPACE,
         "IDEMPOTENCY_STORE": f"sqlite:///{tmp_path / 'idempotency.sqlite3'}",
@@ -56,6 +58,12 @@ def run(*argv: str, **options: object) -> tuple[int, str, str]:
     options.setdefault("declarations", registry)
     status = main(list(argv), out=out, err=err, **options)  # type: ignore[arg-type]
     return status, out.getvalue(), err.getvalue()
+
+
+def summary(out: str) -> str:
+    """The one organization's summary line (applied, plan, up to date, ...)."""
+    (line,) = [line for line in out.splitlines() if line.startswith("  ") and ": " in line[:16]]
+    return line.strip()
 
 
 def declared() -> tuple[list[str], str | None]:
@@ -83,11 +91,11 @@ def test_sync_registers_the_shipped_declarations_then_reports_them_unchanged(
         assert f"  unchanged  schedule {name}  (uuid " in again
     assert f"  created    event hook {hook}  (hook " in out
     assert f"  unchanged  event hook {hook}" in again
-    assert out.splitlines()[-1].startswith("applied: ")
+    assert summary(out).startswith("applied: ")
+    assert f"organization {ACME} (as {JANE}, the owner's)" in out
+    assert out.splitlines()[-1] == "1 organization(s): 1 done, 0 failed"
     assert again_status == EXIT_OK
-    assert again.splitlines()[-1] == (
-        f"up to date: 0 created, 0 updated, 0 deleted, {steps} unchanged"
-    )
+    assert summary(again) == f"up to date: 0 created, 0 updated, 0 deleted, {steps} unchanged"
     assert len(platform.schedules_named("daily-digest")) == 1
     # Standup reminders are created by the command at run time, never by sync.
     assert platform.schedules_named("standup-reminder") == []
@@ -107,7 +115,7 @@ def test_dry_run_prints_the_plan_and_changes_nothing(platform: Platform, tmp_pat
 
     assert status == EXIT_OK
     assert "dry run: nothing is changed" in out
-    assert out.splitlines()[-1] == "plan: 2 created, 0 updated, 0 deleted, 0 unchanged"
+    assert summary(out) == "plan: 2 created, 0 updated, 0 deleted, 0 unchanged"
     assert "  created    schedule daily-digest  (declared, not registered yet)" in out
     assert platform.transport.writes() == []
     assert platform.schedules_named("daily-digest") == []
@@ -167,8 +175,11 @@ def test_a_removed_declaration_is_reported_deleted(platform: Platform, tmp_path:
 @pytest.mark.parametrize(
     ("env", "message"),
     [
-        ({}, "DAILYBOT_API_KEY and DAILYBOT_OWNER_UUID must be set"),
-        ({"DAILYBOT_API_KEY": "k"}, "DAILYBOT_OWNER_UUID must be set"),
+        ({}, "DAILYBOT_API_KEY must be set"),
+        (
+            {"DAILYBOT_API_KEY": "k", "IDEMPOTENCY_STORE": "sqlite:///:memory:"},
+            "no organization has used the command yet: set DAILYBOT_OWNER_ORGANIZATION",
+        ),
         ({"DAILYBOT_RECONCILE_PERIOD": "soon"}, "DAILYBOT_RECONCILE_PERIOD must be a number"),
     ],
 )
@@ -187,7 +198,9 @@ def test_an_unknown_owner_is_a_clear_error(platform: Platform, tmp_path: Path) -
     status, _, err = run(env=env, transport=platform.transport)
 
     assert status == EXIT_ERROR
-    assert err.startswith("sync: error: could not fetch an exchange token for DAILYBOT_OWNER_UUID")
+    assert err.startswith(
+        f"sync: error: organization {ACME}: could not fetch an exchange token for dddddddd-"
+    )
     assert "Traceback" not in err
 
 
@@ -208,7 +221,7 @@ def test_an_unreachable_platform_is_a_clear_error(tmp_path: Path) -> None:
 
 def test_a_reconcile_running_elsewhere_is_reported(platform: Platform, tmp_path: Path) -> None:
     other = new_lock(tmp_path / "idempotency.sqlite3")
-    assert other.acquire(f"reconcile:{NAMESPACE}:registration")
+    assert other.acquire(f"reconcile:{NAMESPACE}:registration:{ACME}")
 
     status, out, err = run(env=sync_env(platform, tmp_path), transport=platform.transport)
 

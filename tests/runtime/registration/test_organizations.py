@@ -1,0 +1,205 @@
+"""Self-registration of a public command, per organization, against the emulator: a cold
+container whose first delivery comes from the second organization, two containers, one
+organization failing, and `make sync` over every recorded organization."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from chalicelib.dailybot.deadline import Deadline
+from chalicelib.dailybot.tokens import ExchangeTokenBroker
+from chalicelib.runtime.context import PlatformSession
+from chalicelib.runtime.registration.cold_start import OrganizationReconciler
+from chalicelib.runtime.registration.installations import Reach, open_installations
+from chalicelib.runtime.registration.sync import EXIT_ERROR, EXIT_OK, main
+from chalicelib.settings import Settings
+from tests.clocks import FakeClock
+from tests.emulator.emulator_process import DEFAULT_FIXTURES, start_emulator
+from tests.runtime.jobs.messages import command
+from tests.runtime.registration.conftest import (
+    ACME,
+    ACME_KEY,
+    JANE,
+    NAMESPACE,
+    CountingTransport,
+    Platform,
+    counted_client,
+    new_lock,
+)
+from tests.runtime.registration.test_cold_start import declaring_registry
+from tests.runtime.registration.test_sync_cli import PUBLIC_URL, sync_env
+
+GLOBEX = "22222222-2222-4222-8222-222222222222"
+KIM = "cccccccc-cccc-4ccc-8ccc-cccccccccccc"
+GONE = "dddddddd-dddd-4ddd-8ddd-dddddddddddd"
+
+
+@pytest.fixture
+def platform(tmp_path: Path) -> Iterator[Platform]:
+    """The emulator with Acme's command public: Globex's users use it too."""
+    world = json.loads(DEFAULT_FIXTURES.read_text(encoding="utf-8"))
+    world["commands"][0]["is_public"] = True
+    fixtures = tmp_path / "public.json"
+    fixtures.write_text(json.dumps(world), encoding="utf-8")
+    emulator = start_emulator(tmp_path, fixtures=fixtures)
+    transport = CountingTransport()
+    client = counted_client(f"{emulator.base_url}/v1/", transport)
+    try:
+        yield Platform(emulator, client, transport)
+    finally:
+        client.close()
+        emulator.stop()
+
+
+class Container:
+    """One container's reconciler, sharing the lock and installations store with the others."""
+
+    def __init__(self, platform: Platform, store: Path) -> None:
+        self.platform = platform
+        self.settings = Settings(
+            api_url=platform.api_url,
+            registry_namespace=NAMESPACE,
+            public_url=PUBLIC_URL,
+            owner_uuid=JANE,
+            owner_organization=ACME,
+            idempotency_store=f"sqlite:///{store}",
+        )
+        self.installations = open_installations(self.settings.idempotency_store)
+        self.reconciler = OrganizationReconciler(
+            self.settings,
+            declaring_registry(),
+            new_lock(store),
+            FakeClock(),
+            installations=self.installations,
+            wall_clock=FakeClock(),
+        )
+
+    def deliver(self, organization: str, user: str) -> None:
+        """A verified delivery from `user` in `organization`, with a token of theirs."""
+        broker = ExchangeTokenBroker(self.platform.client, ttl_seconds=900)
+        session = PlatformSession(
+            self.platform.client,
+            broker.session(organization, user, delivered=None),
+            Deadline.after(3.0),
+        )
+        delivery = command("history", organization_uuid=organization, user_uuid=user)
+        self.reconciler.check(delivery, session)
+
+
+def copies(platform: Platform) -> dict[str, tuple[int, int]]:
+    """Per organization: how many `daily-digest` schedules and hooks the platform holds."""
+    found: dict[str, tuple[int, int]] = {}
+    for organization in (ACME, GLOBEX):
+        schedules = platform.rows(
+            "SELECT * FROM schedules WHERE name = ? AND organization_uuid = ?",
+            "daily-digest",
+            organization,
+        )
+        hooks = platform.rows("SELECT * FROM hooks WHERE organization_uuid = ?", organization)
+        found[organization] = (len(schedules), len(hooks))
+    return found
+
+
+def test_a_cold_container_whose_first_delivery_is_from_the_second_organization(
+    platform: Platform, tmp_path: Path
+) -> None:
+    first, second = (
+        Container(platform, tmp_path / "store.sqlite3"),
+        Container(platform, tmp_path / "store.sqlite3"),
+    )
+
+    first.deliver(GLOBEX, KIM)  # the cold container's very first delivery: Globex's
+    assert copies(platform) == {ACME: (0, 0), GLOBEX: (1, 1)}
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        for container in (first, second, first, second):
+            pool.submit(container.deliver, ACME, JANE)
+        pool.submit(second.deliver, GLOBEX, KIM)
+
+    assert copies(platform) == {ACME: (1, 1), GLOBEX: (1, 1)}
+    assert {i.organization_uuid: i.user_uuid for i in first.installations.all()} == {
+        GLOBEX: KIM,
+        ACME: JANE,
+    }
+    # Each organization's hook was registered as one of its own users.
+    hooks = platform.rows("SELECT organization_uuid, user_uuid FROM hooks ORDER BY 1")
+    assert [(h["organization_uuid"], h["user_uuid"]) for h in hooks] == [
+        (ACME, JANE),
+        (GLOBEX, KIM),
+    ]
+
+
+def test_one_organization_failing_never_stops_another(platform: Platform, tmp_path: Path) -> None:
+    container = Container(platform, tmp_path / "store.sqlite3")
+
+    container.deliver(GLOBEX, GONE)  # no such user there: no token, the reconcile fails
+    container.deliver(ACME, JANE)
+
+    assert copies(platform) == {ACME: (1, 1), GLOBEX: (0, 0)}
+    assert not container.reconciler.due(ACME)
+    assert container.reconciler.due(GLOBEX) is False  # waits a while before trying again
+
+
+def test_make_sync_reconciles_every_recorded_organization_and_reports_each(
+    platform: Platform, tmp_path: Path
+) -> None:
+    store = tmp_path / "idempotency.sqlite3"
+    installations = open_installations(f"sqlite:///{store}")
+    installations.seen(GLOBEX, KIM, 1.0)
+    installations.seen("33333333-3333-4333-8333-333333333333", GONE, 2.0)
+    out, err = io.StringIO(), io.StringIO()
+
+    status = main(
+        [],
+        declarations=declaring_registry(),
+        env=sync_env(platform, tmp_path),
+        transport=platform.transport,
+        out=out,
+        err=err,
+    )
+
+    report = out.getvalue()
+    assert status == EXIT_ERROR  # one organization failed; the others are done
+    assert f"organization {GLOBEX} (as {KIM})" in report
+    assert f"organization {ACME} (as {JANE}, the owner's)" in report
+    assert report.splitlines()[-1] == "3 organization(s): 2 done, 1 failed"
+    assert copies(platform) == {ACME: (1, 1), GLOBEX: (1, 1)}
+    (problem,) = err.getvalue().splitlines()
+    assert problem.startswith(
+        "sync: error: organization 33333333-3333-4333-8333-333333333333: could not fetch"
+    )
+    gone = installations.get("33333333-3333-4333-8333-333333333333")
+    assert gone is not None
+    assert gone.reach is Reach.USER_GONE
+
+    again = io.StringIO()
+    assert (
+        main(
+            ["--organization", GLOBEX, "--dry-run"],
+            declarations=declaring_registry(),
+            env=sync_env(platform, tmp_path),
+            transport=platform.transport,
+            out=again,
+            err=io.StringIO(),
+        )
+        == EXIT_OK
+    )
+    assert f"organization {GLOBEX}" in again.getvalue()
+    assert f"organization {ACME}" not in again.getvalue()
+    assert "  up to date: 0 created" in again.getvalue() or "  plan: 0 created" in again.getvalue()
+
+
+def test_acme_s_key_fetches_tokens_for_globex_users_of_a_public_command(
+    platform: Platform,
+) -> None:
+    client = counted_client(platform.api_url, CountingTransport())
+    try:
+        assert client.fetch_exchange_token(KIM).token.reveal()
+    finally:
+        client.close()
+    assert ACME_KEY
