@@ -22,6 +22,7 @@ from chalicelib.observability import logger, metrics
 from chalicelib.runtime.context import PlatformSession
 from chalicelib.runtime.idempotency.lock import ReconcileLock
 from chalicelib.runtime.intake.delivery import Delivery
+from chalicelib.runtime.intake.worker import workers
 from chalicelib.runtime.registration.installations import Installations
 from chalicelib.runtime.registration.reconciler import (
     DeclarationSource,
@@ -115,8 +116,11 @@ class OrganizationReconciler:
         if not known.running.acquire(blocking=False):
             return
         try:
-            self._record(delivery)
+            # Beside the reconcile, not before it: the reply may wait for this check, and the
+            # two share nothing (the store's write and the platform's read overlap).
+            recorded = workers.submit(lambda: self._record(delivery))
             self._reconcile(organization_uuid, known, session)
+            recorded.result()
         finally:
             known.running.release()
 

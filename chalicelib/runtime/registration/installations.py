@@ -11,7 +11,6 @@ is gone, marks the installation so; a later delivery from a live user there repa
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import threading
 from abc import ABC, abstractmethod
@@ -22,7 +21,6 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Final
 
-from chalicelib import aws_session
 from chalicelib.dailybot.errors import CommandNotPublic, DailybotError, UserNotFound
 from chalicelib.observability import logger
 from chalicelib.settings import SettingsError
@@ -329,9 +327,7 @@ def open_installations(store_url: str, *, dynamodb_endpoint: str | None = None) 
 
 
 def _dynamodb_client(endpoint: str | None) -> Any:
-    from chalicelib.runtime.idempotency.ledger import dynamodb_config  # noqa: PLC0415
+    # The ledger's own client: a second one would cost a cold start some 15 ms.
+    from chalicelib.runtime.idempotency.ledger import dynamodb_client  # noqa: PLC0415
 
-    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
-    return aws_session.client(
-        "dynamodb", endpoint_url=endpoint, region_name=region, config=dynamodb_config()
-    )
+    return dynamodb_client(endpoint)

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import io
 import json
+import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import httpx
 import pytest
 
 from chalicelib.dailybot.deadline import Deadline
@@ -132,6 +134,39 @@ def test_a_cold_container_whose_first_delivery_is_from_the_second_organization(
         (ACME, JANE),
         (GLOBEX, KIM),
     ]
+
+
+def test_the_installation_is_recorded_while_the_registration_is_read(
+    platform: Platform, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The reply may wait for the check: the store's write and the platform's read overlap."""
+    container = Container(platform, tmp_path / "store.sqlite3")
+    reading = threading.Event()
+    overlapped: list[bool] = []
+    send = platform.transport.handle_request
+
+    def handle_request(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/platform/storage/"):
+            reading.set()
+        return send(request)
+
+    record = container.installations.seen
+
+    def seen(organization_uuid: str, user_uuid: str | None, at: float) -> None:
+        # In series (record, then reconcile) the read could not start before this returns.
+        overlapped.append(reading.wait(timeout=5.0))
+        record(organization_uuid, user_uuid, at)
+
+    monkeypatch.setattr(platform.transport, "handle_request", handle_request)
+    monkeypatch.setattr(container.installations, "seen", seen)
+
+    container.deliver(ACME, JANE)
+
+    assert overlapped == [True]
+    installation = container.installations.get(ACME)
+    assert installation is not None
+    assert installation.user_uuid == JANE
+    assert copies(platform)[ACME] == (1, 1)
 
 
 def test_one_organization_failing_never_stops_another(platform: Platform, tmp_path: Path) -> None:
