@@ -11,6 +11,7 @@ import json
 import sqlite3
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -124,9 +125,10 @@ def counted_client(api_url: str, transport: httpx.BaseTransport) -> DailybotClie
     return DailybotClient(base_url=api_url, api_key=Secret(ACME_KEY), transport=transport)
 
 
-@pytest.fixture
-def platform(tmp_path: Path) -> Iterator[Platform]:
-    emulator = start_emulator(tmp_path)
+@contextmanager
+def emulated_platform(tmp_path: Path, fixtures: Path | None = None) -> Iterator[Platform]:
+    """The emulator (on its default fixtures unless given others) and a counted client."""
+    emulator = start_emulator(tmp_path, fixtures=fixtures)
     transport = CountingTransport()
     client = counted_client(f"{emulator.base_url}/v1/", transport)
     try:
@@ -134,6 +136,12 @@ def platform(tmp_path: Path) -> Iterator[Platform]:
     finally:
         client.close()
         emulator.stop()
+
+
+@pytest.fixture
+def platform(tmp_path: Path) -> Iterator[Platform]:
+    with emulated_platform(tmp_path) as platform:
+        yield platform
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from chalicelib.runtime.registration.installations import Reach, open_installati
 from chalicelib.runtime.registration.sync import EXIT_ERROR, EXIT_OK, main
 from chalicelib.settings import Settings
 from tests.clocks import FakeClock
-from tests.emulator.emulator_process import DEFAULT_FIXTURES, start_emulator
+from tests.emulator.emulator_process import DEFAULT_FIXTURES
 from tests.runtime.jobs.messages import command
 from tests.runtime.registration.conftest import (
     ACME,
@@ -32,6 +32,7 @@ from tests.runtime.registration.conftest import (
     CountingTransport,
     Platform,
     counted_client,
+    emulated_platform,
     new_lock,
 )
 from tests.runtime.registration.test_cold_start import declaring_registry
@@ -49,14 +50,8 @@ def platform(tmp_path: Path) -> Iterator[Platform]:
     world["commands"][0]["is_public"] = True
     fixtures = tmp_path / "public.json"
     fixtures.write_text(json.dumps(world), encoding="utf-8")
-    emulator = start_emulator(tmp_path, fixtures=fixtures)
-    transport = CountingTransport()
-    client = counted_client(f"{emulator.base_url}/v1/", transport)
-    try:
-        yield Platform(emulator, client, transport)
-    finally:
-        client.close()
-        emulator.stop()
+    with emulated_platform(tmp_path, fixtures) as platform:
+        yield platform
 
 
 class Container:
