@@ -65,6 +65,9 @@ def main(argv: list[str] | None = None) -> int:
     state = _state_arguments(options)
     STATE_DIR.mkdir(parents=True, exist_ok=True)
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    # Started in the background from a script, the stack inherits SIGINT ignored: an
+    # interrupt sent to it (kill -INT, Ctrl-C once in the foreground) must still stop it.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     processes: list[Process] = []
     try:
         command = emulator_command(ports, app_intents(), options.clock, state)
