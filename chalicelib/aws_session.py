@@ -11,7 +11,8 @@ The session looks in `chalicelib/aws_models/` first (botocore's `data_path`, as
 `AWS_DATA_PATH` sets it): the models of the services it serves with only the operations the
 runtime calls, and an endpoint table with only those services (written by
 `python -m infra.aws_models`). Its clients are then built in a few milliseconds instead of
-tens: SSM's whole model holds about 150 operations, for two parameters read.
+tens: SSM's whole model holds about 150 operations, for two parameters read. Its data loader
+(`aws_loader.py`) finds those services without listing every service botocore knows.
 """
 
 from __future__ import annotations
@@ -44,9 +45,16 @@ def _session() -> Any:
         import boto3  # type: ignore[import-untyped]  # noqa: PLC0415
         import botocore.session  # type: ignore[import-untyped]  # noqa: PLC0415
 
+        from chalicelib.aws_loader import (  # noqa: PLC0415
+            TrimmedModelsLoader,
+            search_paths,
+            trimmed_versions,
+        )
+
         core = botocore.session.get_session()
-        # Before its data loader exists: ours first, then any AWS_DATA_PATH, then botocore's.
-        given = core.get_config_variable("data_path")
-        core.set_config_variable("data_path", os.pathsep.join(filter(None, (str(MODELS), given))))
+        # Ours first, then any AWS_DATA_PATH, then botocore's own data.
+        paths = search_paths(MODELS, core.get_config_variable("data_path"))
+        core.set_config_variable("data_path", os.pathsep.join(paths))
+        core.register_component("data_loader", TrimmedModelsLoader(trimmed_versions(MODELS), paths))
         _sessions.append(boto3.session.Session(botocore_session=core))
     return _sessions[0]

@@ -15,8 +15,9 @@ tenth of the time to the first answer. botocore looks for its data files in the 
 - the endpoint table (`endpoints.json`) with every partition and region, and only those
   services (and STS, which credential providers may call).
 
-Anything else (endpoint rules, retry rules, other services) still comes from botocore. If the
-botocore in use has a newer API version of a service, botocore loads that one instead, whole.
+Anything else (endpoint rules, retry rules, other services) still comes from botocore. The
+session's loader (`chalicelib/aws_loader.py`) takes these models at the version written here,
+even when the botocore in use has a newer one.
 `tests/deploy/test_aws_models.py` fails when the files differ from what this writes from the
 installed botocore, so an upgrade of botocore brings the copies along.
 """

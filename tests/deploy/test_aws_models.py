@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 
 import boto3
 import pytest
+from botocore.exceptions import UnknownServiceError
+from botocore.loaders import Loader
 
 from chalicelib import aws_session
+from chalicelib.aws_loader import TrimmedModelsLoader, search_paths, trimmed_versions
 from chalicelib.secrets import SecretSources, resolve_secrets
 from chalicelib.settings import Settings
 from infra import aws_models
@@ -69,3 +73,58 @@ def test_secrets_are_read_through_the_trimmed_models(monkeypatch: pytest.MonkeyP
     assert resolved.api_key is not None
     assert resolved.api_key.reveal() == "trimmed-api-key-0001"
     assert [s.value.reveal() for s in resolved.signatures] == ["trimmed-signature-0001"]
+
+
+def _loaders() -> tuple[TrimmedModelsLoader, Loader]:
+    paths = search_paths(aws_session.MODELS, None)
+    return TrimmedModelsLoader(trimmed_versions(aws_session.MODELS), paths), Loader(
+        extra_search_paths=paths
+    )
+
+
+def test_the_trimmed_services_load_as_botocore_loads_them_without_listing_every_service(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    ours, botocores = _loaders()
+    expected = {
+        (service, kind): botocores.load_service_model(service, kind)
+        for service, _ in aws_models.SERVICES
+        for kind in ("service-2", "endpoint-rule-set-1")
+    }
+
+    def listing(*_: object) -> list[str]:
+        raise AssertionError("listed every service")
+
+    monkeypatch.setattr(ours, "list_available_services", listing)
+
+    assert {key: ours.load_service_model(*key) for key in expected} == expected
+
+
+def test_other_services_and_unknown_ones_take_botocores_own_way() -> None:
+    ours, botocores = _loaders()
+
+    assert ours.load_service_model("sqs", "service-2") == botocores.load_service_model(
+        "sqs", "service-2"
+    )
+    with pytest.raises(UnknownServiceError):
+        ours.load_service_model("no-such-service", "service-2")
+
+
+def test_the_trimmed_versions_are_the_folders_that_hold_a_model(tmp_path: Path) -> None:
+    (tmp_path / "ssm" / "2014-11-06").mkdir(parents=True)
+    (tmp_path / "ssm" / "2014-11-06" / "service-2.json").write_text("{}", encoding="utf-8")
+    (tmp_path / "ssm" / "2099-01-01").mkdir()  # no model in it
+    (tmp_path / "endpoints.json").write_text("{}", encoding="utf-8")
+
+    assert trimmed_versions(tmp_path) == {"ssm": "2014-11-06"}
+    assert trimmed_versions(tmp_path / "missing") == {}
+    assert trimmed_versions(aws_session.MODELS) == {
+        service: version for service, version in aws_models.SERVICES
+    }
+
+
+def test_the_shared_session_loads_through_it() -> None:
+    loader = aws_session.session()._session.get_component("data_loader")
+
+    assert isinstance(loader, TrimmedModelsLoader)
+    assert loader.search_paths[0] == str(aws_session.MODELS)
