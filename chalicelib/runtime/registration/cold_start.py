@@ -25,6 +25,7 @@ from chalicelib.runtime.intake.delivery import Delivery
 from chalicelib.runtime.intake.worker import workers
 from chalicelib.runtime.registration.installations import Installations
 from chalicelib.runtime.registration.reconciler import (
+    STATE_KEY,
     DeclarationSource,
     Reconciler,
     desired_registration,
@@ -137,12 +138,13 @@ class OrganizationReconciler:
     def _reconcile(
         self, organization_uuid: str, known: _Organization, session: PlatformSession
     ) -> None:
+        owner = organization_uuid == self._settings.owner_organization
         reconciler = Reconciler(
             namespace=self._settings.registry_namespace,
             lock=self._lock,
             state_key=organization_state_key(organization_uuid),
+            adopts=STATE_KEY if owner else None,
         )
-        owner = organization_uuid == self._settings.owner_organization
         try:
             # Read per run, not at construction: command modules may register after wiring.
             desired = desired_registration(self._registry, self._settings.public_url, owner=owner)

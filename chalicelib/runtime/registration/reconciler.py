@@ -155,10 +155,14 @@ class Reconciler:
         namespace: str,
         lock: ReconcileLock | None = None,
         state_key: str = STATE_KEY,
+        adopts: str | None = None,
     ) -> None:
         self._namespace = namespace
         self._lock = lock
         self._state_key = state_key
+        # A key whose state is taken over when `state_key` holds none: what a deployment from
+        # before per-organization state kept (one key for whichever organization it served).
+        self._adopts = adopts
 
     def __repr__(self) -> str:
         return f"Reconciler(namespace={self._namespace!r}, state_key={self._state_key!r})"
@@ -183,28 +187,39 @@ class Reconciler:
     ) -> ReconcileResult:
         """Makes the platform match `desired` (or only plans it, with `dry_run`)."""
         platform = self._platform(session)
-        state = self.read_state(session)
-        observed = _observe(state, desired, platform.schedules) if verify else {}
+        state, adopted = self._read(platform)
+        # An adopted state may name schedules another organization holds: each is looked up.
+        observed = _observe(state, desired, platform.schedules) if verify or adopted else {}
         plan = plan_registration(desired, state, observed)
-        if _settled(plan, state):
+        if _settled(plan, state) and not adopted:
             return _result(ReconcileStatus.UP_TO_DATE, plan, state)
         if dry_run:
             return _result(ReconcileStatus.DRY_RUN, plan, state)
         if self._lock is None:
-            return _apply(platform, desired, plan, state)
+            return _apply(platform, desired, plan, state, adopted=adopted)
         if not self._lock.acquire(self.lock_name):
             return _result(ReconcileStatus.BUSY, plan, state)
         try:
             # Another container may have finished the same work between our read and the lock.
-            fresh = self.read_state(session)
-            if fresh != state:
-                state = fresh
+            fresh, fresh_adopted = self._read(platform)
+            if (fresh, fresh_adopted) != (state, adopted):
+                state, adopted = fresh, fresh_adopted
+                if adopted:
+                    observed = _observe(state, desired, platform.schedules)
                 plan = plan_registration(desired, state, _still_registered(observed, state))
-                if _settled(plan, state):
+                if _settled(plan, state) and not adopted:
                     return _result(ReconcileStatus.UP_TO_DATE, plan, state)
-            return _apply(platform, desired, plan, state)
+            return _apply(platform, desired, plan, state, adopted=adopted)
         finally:
             self._release()
+
+    def _read(self, platform: _Platform) -> tuple[RegistrationState, bool]:
+        """The stored state, and whether it was adopted from the older key."""
+        state = platform.read_state()
+        if self._adopts is None or state != RegistrationState():
+            return state, False
+        older = RegistrationState.from_json(platform.state.get(self._adopts))
+        return (older, True) if older != RegistrationState() else (state, False)
 
     def _platform(self, session: PlatformSession) -> _Platform:
         return _Platform(session, self._namespace, self._state_key)
@@ -238,8 +253,11 @@ def _apply(
     desired: DesiredRegistration,
     plan: RegistrationPlan,
     state: RegistrationState,
+    *,
+    adopted: bool = False,
 ) -> ReconcileResult:
-    run = _PlanRun(platform, desired, state)
+    # An adopted state is not under this reconcile's key yet: it is written there in the end.
+    run = _PlanRun(platform, desired, state, stored=RegistrationState() if adopted else state)
     writes = [step.outcome is not Outcome.UNCHANGED for step in plan.schedules]
     hook_writes = plan.hook is not None and plan.hook.outcome is not Outcome.UNCHANGED
     for index, step in enumerate(plan.schedules):
@@ -279,12 +297,17 @@ class _PlanRun:
     """The state of one apply: what is registered so far, saved as it grows."""
 
     def __init__(
-        self, platform: _Platform, desired: DesiredRegistration, state: RegistrationState
+        self,
+        platform: _Platform,
+        desired: DesiredRegistration,
+        state: RegistrationState,
+        *,
+        stored: RegistrationState,
     ) -> None:
         self._platform = platform
         self._schedules = platform.schedules
         self._desired = desired
-        self._stored = state
+        self._stored = stored
         self.schedules: dict[str, RegisteredSchedule] = dict(state.schedules)
         self.registered_hook = state.hook
         self.refused: list[Refusal] = []

@@ -54,6 +54,7 @@ from chalicelib.runtime.registration.installations import (
 )
 from chalicelib.runtime.registration.plan import HookStep, Outcome, ScheduleStep
 from chalicelib.runtime.registration.reconciler import (
+    STATE_KEY,
     DeclarationSource,
     Reconciler,
     ReconcileResult,
@@ -347,6 +348,7 @@ def _sync_one(
             namespace=settings.registry_namespace,
             lock=lock,
             state_key=organization_state_key(organization),
+            adopts=STATE_KEY if owner else None,
         )
         session = PlatformSession(client, tokens, deadline)
         result = reconciler.reconcile(desired, session, verify=verify, dry_run=dry_run)

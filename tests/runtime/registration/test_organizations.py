@@ -16,9 +16,15 @@ import pytest
 
 from chalicelib.dailybot.deadline import Deadline
 from chalicelib.dailybot.tokens import ExchangeTokenBroker
-from chalicelib.runtime.context import PlatformSession
+from chalicelib.runtime.context import PlatformSession, Schedules, Storage
 from chalicelib.runtime.registration.cold_start import OrganizationReconciler
 from chalicelib.runtime.registration.installations import Reach, open_installations
+from chalicelib.runtime.registration.reconciler import (
+    STATE_KEY,
+    Reconciler,
+    desired_registration,
+    organization_state_key,
+)
 from chalicelib.runtime.registration.sync import EXIT_ERROR, EXIT_OK, main
 from chalicelib.settings import Settings
 from tests.clocks import FakeClock
@@ -162,6 +168,85 @@ def test_the_installation_is_recorded_while_the_registration_is_read(
     assert installation is not None
     assert installation.user_uuid == JANE
     assert copies(platform)[ACME] == (1, 1)
+
+
+def _register_as_before(platform: Platform, store: Path) -> None:
+    """What a deployment from before per-organization state did: one state key, written in
+    the owner's organization's storage."""
+    desired = desired_registration(declaring_registry(), PUBLIC_URL)
+    reconciler = Reconciler(namespace=NAMESPACE, lock=new_lock(store))
+    result = reconciler.reconcile(desired, platform.session(deadline=Deadline.after(3.0)))
+    assert result.done
+
+
+def _stored(platform: Platform, key: str) -> object:
+    return Storage(platform.session(), namespace=NAMESPACE).get(key)
+
+
+def test_the_owner_s_organization_takes_over_the_state_of_an_older_deployment(
+    platform: Platform, tmp_path: Path
+) -> None:
+    store = tmp_path / "store.sqlite3"
+    _register_as_before(platform, store)
+    assert copies(platform)[ACME] == (1, 1)
+    container = Container(platform, store)
+
+    container.deliver(ACME, JANE)
+
+    assert copies(platform)[ACME] == (1, 1)  # nothing registered twice
+    assert _stored(platform, organization_state_key(ACME)) == _stored(platform, STATE_KEY)
+    platform.transport.clear()
+    Container(platform, store).deliver(ACME, JANE)  # a later container: the new key only
+    assert [r.path for r in platform.transport.sent if "storage" in r.path] == [
+        "/v1/platform/storage/"
+    ]
+    assert platform.transport.writes() == []
+
+
+def test_make_sync_takes_over_the_state_of_an_older_deployment(
+    platform: Platform, tmp_path: Path
+) -> None:
+    _register_as_before(platform, tmp_path / "idempotency.sqlite3")
+    out = io.StringIO()
+
+    status = main(
+        [],
+        declarations=declaring_registry(),
+        env=sync_env(platform, tmp_path),
+        transport=platform.transport,
+        out=out,
+        err=io.StringIO(),
+    )
+
+    assert status == EXIT_OK
+    assert copies(platform)[ACME] == (1, 1)
+    assert _stored(platform, organization_state_key(ACME)) == _stored(platform, STATE_KEY)
+
+
+def test_an_adopted_schedule_the_organization_does_not_hold_is_created_again(
+    platform: Platform, tmp_path: Path
+) -> None:
+    store = tmp_path / "store.sqlite3"
+    _register_as_before(platform, store)
+    [schedule] = platform.schedules_named("daily-digest")
+    Schedules(platform.session()).delete(schedule["uuid"])
+
+    Container(platform, store).deliver(ACME, JANE)
+
+    assert copies(platform)[ACME] == (1, 1)
+    [again] = platform.schedules_named("daily-digest")
+    assert again["uuid"] != schedule["uuid"]
+
+
+def test_another_organization_never_takes_over_the_older_state(
+    platform: Platform, tmp_path: Path
+) -> None:
+    store = tmp_path / "store.sqlite3"
+    _register_as_before(platform, store)
+
+    Container(platform, store).deliver(GLOBEX, KIM)
+
+    assert copies(platform) == {ACME: (1, 1), GLOBEX: (1, 1)}
 
 
 def test_one_organization_failing_never_stops_another(platform: Platform, tmp_path: Path) -> None:
