@@ -36,8 +36,8 @@ KEY_PREFIX: Final = "dailybot-delivery"
 JOB_KEY_PREFIX: Final = "dailybot-job"
 """Deferred jobs are de-duplicated in the same store under their own prefix."""
 # botocore's defaults wait 60 s to connect, 60 s to read, and retry: far past Dailybot's ten
-# seconds. One store call here takes at most 2 attempts of (1 s connect + 2 s read); a claim
-# and a save are two calls, so the store never holds a reply past the budget.
+# seconds. One store call here takes at most 2 attempts of (1 s connect + 2 s read), and none
+# outlasts the delivery's store limit (`dynamodb_store.py`).
 DYNAMODB_TIMEOUTS: Final = {"connect_timeout": 1.0, "read_timeout": 2.0}
 DYNAMODB_ATTEMPTS: Final = 2
 
@@ -169,11 +169,11 @@ def open_store(store_url: str, *, dynamodb_endpoint: str | None = None) -> BaseP
 
 def _dynamodb_store(table: str, endpoint: str | None) -> BasePersistenceLayer:
     # Only this store pays for boto3's import (a fifth of a second on a cold start).
-    from aws_lambda_powertools.utilities.idempotency.persistence.dynamodb import (  # noqa: PLC0415
-        DynamoDBPersistenceLayer,
+    from chalicelib.runtime.idempotency.dynamodb_store import (  # noqa: PLC0415
+        BoundedDynamoDBPersistenceLayer,
     )
 
-    return DynamoDBPersistenceLayer(table_name=table, boto3_client=dynamodb_client(endpoint))
+    return BoundedDynamoDBPersistenceLayer(table_name=table, boto3_client=dynamodb_client(endpoint))
 
 
 _clients: dict[tuple[str | None, str | None], Any] = {}
