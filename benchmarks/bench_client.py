@@ -24,11 +24,11 @@ from typing import Any
 import httpx
 
 from benchmarks import report
+from benchmarks.local_processes import free_port
 from benchmarks.report import Row, us
 from chalicelib.dailybot.client import DailybotClient
 from chalicelib.dailybot.deadline import Deadline
 from chalicelib.redaction import Secret
-from tests.servers import free_port
 
 API_KEY = "bench-api-key-0000000000"
 NAMESPACE = "bench"

@@ -8,7 +8,6 @@ own PID.
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import time
@@ -18,22 +17,8 @@ from contextlib import contextmanager
 import httpx
 
 from benchmarks.local_aws import OUR_TABLE, PEER_TABLE
+from benchmarks.local_processes import free_port, stop_child
 from benchmarks.subjects import ROOT
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=10)
 
 
 @contextmanager
@@ -44,7 +29,7 @@ def _process(args: Sequence[str]) -> Iterator[subprocess.Popen[bytes]]:
     try:
         yield process
     finally:
-        _stop(process)
+        stop_child(process)
 
 
 @contextmanager
@@ -59,7 +44,7 @@ def platform_stub_process(delay_seconds: float = 0.0) -> Iterator[str]:
 def moto_process() -> Iterator[str]:
     """moto's server in its own process, with the benchmarks' idempotency tables; yields its
     URL."""
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     with _process(["-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]):
         _wait_ready(url)

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Final
 
+from benchmarks.local_processes import free_port
 from soak.delivery_server import DeliveryServer
 from soak.phases import (
     DeferredJobs,
@@ -28,7 +29,6 @@ from soak.rows import ROWS
 from soak.run import SoakRun
 from soak.settings import SoakSettings
 from soak.stack import Stack
-from tests.servers import free_port
 
 PHASES: Final[tuple[Phase, ...]] = (
     MixedLoad(),

@@ -25,10 +25,11 @@ from typing import Any, Final
 
 import boto3  # type: ignore[import-untyped]
 
+from benchmarks.local_processes import free_port, stop_child
 from devstack.stack import ROOT, WORKER_COMMAND, Ports, app_command, app_environment
 from soak.job_texts import FAILING_INTENTS, JOB_INTENT
 from soak.settings import REPLY_BUDGET_SECONDS, SoakSettings
-from tests.servers import ServerProcess, free_port, start_server, stop_child
+from tests.servers import ServerProcess, start_server
 
 DEFAULT_FIXTURES: Final = ROOT / "emulator" / "fixtures" / "default.json"
 STARTUP_SECONDS: Final = 90.0

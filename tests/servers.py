@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,25 +13,19 @@ from pathlib import Path
 
 import httpx
 
+from benchmarks.local_processes import free_port, stop_child
+
+__all__ = [
+    "ROOT",
+    "ServerProcess",
+    "free_port",
+    "moto_server",
+    "start_devstack",
+    "start_server",
+    "stop_child",
+]
+
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 nobody listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def stop_child(process: subprocess.Popen[bytes]) -> None:
-    """SIGTERM to this child (by its PID), SIGKILL if it has not exited 10 s later."""
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
 
 
 @contextmanager

@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 
-from tests.servers import ROOT, free_port
+from tests.servers import ROOT, free_port, stop_child
 
 STARTUP_SECONDS = 90
 
@@ -75,13 +75,7 @@ def devstack(tmp_path: Path, *args: str) -> Iterator[Stack]:
             time.sleep(0.2)
         yield stack
     finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
+        stop_child(process, grace=30)
 
 
 def stop(stack: Stack, how: str) -> None:

@@ -23,6 +23,7 @@ from typing import Any, Final
 
 from chalicelib.dailybot.errors import CommandNotPublic, DailybotError, UserNotFound
 from chalicelib.observability import logger
+from chalicelib.runtime.idempotency.ledger import dynamodb_client
 from chalicelib.settings import SettingsError
 
 KEY_PREFIX: Final = "installation#"
@@ -320,14 +321,7 @@ def open_installations(store_url: str, *, dynamodb_endpoint: str | None = None) 
         return SQLiteInstallations(Path(store_url[len("sqlite:///") :]))
     if store_url.startswith("dynamodb://") and len(store_url) > len("dynamodb://"):
         table = store_url[len("dynamodb://") :]
-        return DynamoDBInstallations(table, client=lambda: _dynamodb_client(dynamodb_endpoint))
+        return DynamoDBInstallations(table, client=lambda: dynamodb_client(dynamodb_endpoint))
     raise SettingsError(
         f"IDEMPOTENCY_STORE must be dynamodb://TABLE or sqlite:///PATH, got {store_url!r}"
     )
-
-
-def _dynamodb_client(endpoint: str | None) -> Any:
-    # The ledger's own client: a second one would cost a cold start some 15 ms.
-    from chalicelib.runtime.idempotency.ledger import dynamodb_client  # noqa: PLC0415
-
-    return dynamodb_client(endpoint)
